@@ -1,0 +1,227 @@
+"""Settings of a LeadSquared connection, parsed and checked before any API call.
+
+The Airflow connection carries the Access Key (login), the Secret Key (password), the API
+host (host) and optional extras. Everything that could make a run fail later (a host that is
+not a host, plain http to a remote host, a zero page size, an absurd rate limit) is refused
+here with a message that names the setting to fix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from airflow_provider_leadact.exceptions import LeadSquaredConfigError
+
+CONN_TYPE = "leadsquared"
+
+#: Extras a connection may carry: name -> (type, default, minimum, maximum).
+EXTRA_FIELDS: dict[str, tuple[type, Any, float | None, float | None]] = {
+    "rate_limit_calls": (int, 25, 1, 10_000),
+    "rate_limit_period_seconds": (float, 5.0, 0.1, 86_400),
+    "page_size": (int, 1000, 1, 5000),
+    "timeout_seconds": (float, 60.0, 0.1, 3600),
+    "max_attempts": (int, 6, 1, 100),
+    "retry_wait_seconds": (float, 1.0, 0.0, 600),
+    "retry_max_wait_seconds": (float, 30.0, 0.0, 3600),
+    "max_pages": (int, 10_000, 1, 1_000_000),
+    "rate_limit_margin_seconds": (float, -1.0, -1.0, 60),
+    "max_concurrency": (int, 64, 1, 256),
+}
+STRING_EXTRAS: dict[str, tuple[str, ...] | None] = {
+    "rate_limit_backend": None,
+    "paging_offset": ("auto", "page0", "page1", "row"),
+    "record_count": ("auto", "total", "page"),
+}
+_HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
+
+
+@dataclass(frozen=True)
+class LeadSquaredSettings:
+    """Everything the hook needs from a connection, validated.
+
+    ``repr`` leaves the keys out so that a settings object can be logged.
+    """
+
+    conn_id: str
+    base_url: str
+    access_key: str
+    secret_key: str
+    rate_limit_calls: int = 25
+    rate_limit_period_seconds: float = 5.0
+    page_size: int = 1000
+    timeout_seconds: float = 60.0
+    max_attempts: int = 6
+    retry_wait_seconds: float = 1.0
+    retry_max_wait_seconds: float = 30.0
+    max_pages: int = 10_000
+    rate_limit_margin_seconds: float = -1.0
+    max_concurrency: int = 64
+    rate_limit_backend: str = "memory"
+    paging_offset: str = "auto"
+    record_count: str = "auto"
+
+    def __repr__(self) -> str:
+        return (
+            f"LeadSquaredSettings(conn_id={self.conn_id!r}, base_url={self.base_url!r}, "
+            f"rate_limit={self.rate_limit_calls}/{self.rate_limit_period_seconds}s, "
+            f"page_size={self.page_size}, backend={self.rate_limit_backend!r})"
+        )
+
+    __str__ = __repr__
+
+    @property
+    def account_key(self) -> str:
+        """A stable, non-reversible name for the account's budget (never the key itself)."""
+        return hashlib.sha256(self.access_key.encode()).hexdigest()[:24]
+
+    @property
+    def safety_margin_seconds(self) -> float:
+        """Extra time added to the client-side window so that arrivals at the server, whose
+        spacing jitters with the network, never put more calls in one server window."""
+        if self.rate_limit_margin_seconds >= 0:
+            return self.rate_limit_margin_seconds
+        return min(1.0, 0.05 + 0.02 * self.rate_limit_period_seconds)
+
+
+def _extra_value(extras: dict[str, Any], name: str) -> Any:
+    # The UI's conn-fields may store prefixed names; plain names win.
+    if name in extras:
+        return extras[name]
+    return extras.get(f"extra__{CONN_TYPE}__{name}")
+
+
+def _parse_number(conn_id: str, name: str, raw: Any, kind: type, low: float | None, high: float | None):
+    if isinstance(raw, bool):
+        raise LeadSquaredConfigError(f"connection {conn_id!r}: extra {name!r} must be a number, got {raw!r}")
+    try:
+        value = kind(raw)
+        if kind is int and float(raw) != value:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise LeadSquaredConfigError(
+            f"connection {conn_id!r}: extra {name!r} must be {'an integer' if kind is int else 'a number'}, got {raw!r}"
+        ) from None
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise LeadSquaredConfigError(
+            f"connection {conn_id!r}: extra {name!r} is {value!r}; it must be between {low:g} and {high:g}"
+        )
+    return value
+
+
+def is_loopback(hostname: str) -> bool:
+    """Tell whether ``hostname`` names this machine (where plain http cannot be overheard)."""
+    if hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def build_base_url(conn_id: str, host: str | None, port: int | None = None, schema: str | None = None) -> str:
+    """Turn the connection's host into the API's base URL.
+
+    Accepts a region host name (``api-in21.leadsquared.com``, https is implied) or a full base
+    URL (``http://127.0.0.1:8080`` for the sandbox). Plain http is only accepted for loopback
+    hosts, so keys never cross a network unencrypted.
+    """
+    raw = (host or "").strip()
+    if not raw:
+        raise LeadSquaredConfigError(
+            f"connection {conn_id!r} has no host: set it to your account's API host, e.g. "
+            "api-in21.leadsquared.com (UserByAccessKey.Get on api.leadsquared.com tells which)"
+        )
+    if "://" not in raw:
+        scheme = (schema or "").strip().lower() if (schema or "").strip().lower() in ("http", "https") else ""
+        raw = f"{scheme or 'https'}://{raw}"
+    parts = urlsplit(raw)
+    try:
+        hostname = parts.hostname or ""
+        url_port = parts.port
+    except ValueError:
+        raise LeadSquaredConfigError(f"connection {conn_id!r}: host {host!r} has an invalid port") from None
+    if parts.scheme not in ("http", "https"):
+        raise LeadSquaredConfigError(
+            f"connection {conn_id!r}: host {host!r} must use https:// (or http:// for the local sandbox)"
+        )
+    if not hostname or not (_HOST.match(hostname) or _is_ip(hostname)) or parts.query or parts.fragment:
+        raise LeadSquaredConfigError(
+            f"connection {conn_id!r}: host {host!r} is not a host name or base URL; "
+            "expected e.g. api-in21.leadsquared.com or http://127.0.0.1:8080"
+        )
+    if parts.username or parts.password:
+        raise LeadSquaredConfigError(
+            f"connection {conn_id!r}: the host must not carry credentials; put the Access Key in "
+            "login and the Secret Key in password"
+        )
+    if parts.scheme == "http" and not is_loopback(hostname):
+        raise LeadSquaredConfigError(
+            f"connection {conn_id!r}: plain http is only allowed for a loopback host (the sandbox); "
+            f"use https://{hostname} so the keys travel encrypted"
+        )
+    effective_port = url_port or port
+    netloc = f"[{hostname}]" if ":" in hostname else hostname
+    if effective_port:
+        netloc = f"{netloc}:{effective_port}"
+    path = parts.path.rstrip("/")
+    if path.lower().endswith("/v2"):
+        path = path[:-3]
+    return f"{parts.scheme}://{netloc}{path}"
+
+
+def _is_ip(hostname: str) -> bool:
+    try:
+        ipaddress.ip_address(hostname)
+    except ValueError:
+        return False
+    return True
+
+
+def settings_from_connection(conn: Any) -> LeadSquaredSettings:
+    """Build :class:`LeadSquaredSettings` from an Airflow connection, checking every field.
+
+    :param conn: an Airflow ``Connection`` (anything with ``conn_id``, ``host``, ``login``,
+        ``password``, ``port``, ``schema`` and ``extra_dejson``).
+    :raises LeadSquaredConfigError: naming the field to fix.
+    """
+    conn_id = getattr(conn, "conn_id", None) or "?"
+    access_key = (conn.login or "").strip()
+    secret_key = (conn.password or "").strip()
+    missing = [
+        name for name, value in (("Access Key (login)", access_key), ("Secret Key (password)", secret_key)) if not value
+    ]
+    if missing:
+        raise LeadSquaredConfigError(
+            f"connection {conn_id!r} has no {' and no '.join(missing)}: copy them from LeadSquared "
+            "(My Profile > Settings > API and Webhooks)"
+        )
+    base_url = build_base_url(conn_id, conn.host, conn.port, conn.schema)
+    extras = conn.extra_dejson or {}
+    values: dict[str, Any] = {}
+    for name, (kind, _default, low, high) in EXTRA_FIELDS.items():
+        raw = _extra_value(extras, name)
+        if raw is not None and raw != "":
+            values[name] = _parse_number(conn_id, name, raw, kind, low, high)
+    for name, allowed in STRING_EXTRAS.items():
+        raw = _extra_value(extras, name)
+        if raw is None or raw == "":
+            continue
+        text = str(raw).strip()
+        if allowed is not None and text.lower() not in allowed:
+            raise LeadSquaredConfigError(
+                f"connection {conn_id!r}: extra {name!r} is {raw!r}; expected one of {', '.join(allowed)}"
+            )
+        values[name] = text.lower() if allowed is not None else text
+    settings = LeadSquaredSettings(
+        conn_id=conn_id, base_url=base_url, access_key=access_key, secret_key=secret_key, **values
+    )
+    # Imported here: the backend module imports redis lazily and checks the URL's form.
+    from airflow_provider_leadact.rate_limit import check_backend
+
+    check_backend(conn_id, settings.rate_limit_backend)
+    return settings

@@ -1,0 +1,50 @@
+"""Exceptions raised by the LeadSquared provider.
+
+Every message names what the user can act on (which lead, which setting, what the server
+said) and never carries an access or secret key.
+"""
+
+from __future__ import annotations
+
+from airflow.exceptions import AirflowException
+
+
+class LeadSquaredError(AirflowException):
+    """Base class of every error raised by this provider."""
+
+
+class LeadSquaredConfigError(LeadSquaredError, ValueError):
+    """A connection, parameter or input that cannot work; raised before any API call."""
+
+
+class LeadSquaredAuthError(LeadSquaredError):
+    """The service refused the keys (HTTP 401): wrong keys or the wrong region host."""
+
+
+class LeadSquaredNotFoundError(LeadSquaredError):
+    """The service answered 404: the host or base URL does not serve this API."""
+
+
+class LeadSquaredApiError(LeadSquaredError):
+    """The service answered with an application error (``MX...Exception``) or a bad request.
+
+    :param exception_type: the ``ExceptionType`` the service sent, if any.
+    :param status_code: the HTTP status of the answer.
+    """
+
+    def __init__(self, message: str, *, exception_type: str | None = None, status_code: int | None = None):
+        super().__init__(message)
+        self.exception_type = exception_type
+        self.status_code = status_code
+
+
+class LeadSquaredTransientError(LeadSquaredError):
+    """A failure worth retrying: timeouts, dropped connections, 5xx, unreadable bodies."""
+
+
+class LeadSquaredRateLimited(LeadSquaredTransientError):
+    """The account's rate limit answered (HTTP 429 or HTTP 200 with ``MXAPIRateLimitExceededException``)."""
+
+
+class LeadSquaredPagingError(LeadSquaredError):
+    """The server's paging did not converge within the configured bound of pages."""

@@ -1,0 +1,86 @@
+"""Provider registration: what ``airflow providers list`` and the connection form show."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider_leadact import __version__
+
+UI_FIELD_BEHAVIOUR: dict[str, Any] = {
+    "hidden-fields": ["schema", "port"],
+    "relabeling": {"login": "Access Key", "password": "Secret Key", "host": "API host"},
+    "placeholders": {
+        "host": "api-in21.leadsquared.com (your region's API host) or http://127.0.0.1:8080 (sandbox)",
+        "login": "u$r1234567890abcdef (Access Key)",
+        "password": "Secret Key",
+        "extra": '{"rate_limit_calls": 25, "rate_limit_period_seconds": 5, "rate_limit_backend": "memory"}',
+    },
+}
+
+#: Optional settings stored in the connection's extra (JSON schema per field).
+CONN_FIELDS: dict[str, dict[str, Any]] = {
+    "rate_limit_calls": {
+        "label": "Rate limit: calls",
+        "description": "Calls allowed per period on your plan (25 on the common plan).",
+        "schema": {"type": ["integer", "null"], "default": 25, "minimum": 1},
+    },
+    "rate_limit_period_seconds": {
+        "label": "Rate limit: period (seconds)",
+        "description": "The period of the rate limit, in seconds (5 on the common plan).",
+        "schema": {"type": ["number", "null"], "default": 5, "minimum": 0.1},
+    },
+    "rate_limit_backend": {
+        "label": "Rate limit: shared by",
+        "description": "memory (one process), file (processes on one machine) or redis://host:6379/0 "
+        "(workers on many machines) so every worker draws on one budget.",
+        "schema": {"type": ["string", "null"], "default": "memory"},
+    },
+    "page_size": {
+        "label": "Page size",
+        "description": "Activities asked for per call (RowCount).",
+        "schema": {"type": ["integer", "null"], "default": 1000, "minimum": 1, "maximum": 5000},
+    },
+    "timeout_seconds": {
+        "label": "Timeout (seconds)",
+        "description": "How long one call may take before it is retried.",
+        "schema": {"type": ["number", "null"], "default": 60, "minimum": 0.1},
+    },
+}
+
+
+def get_provider_info() -> dict[str, Any]:
+    """Return the provider's metadata for Airflow's providers manager."""
+    return {
+        "package-name": "airflow-provider-leadact",
+        "name": "LeadSquared",
+        "description": "Extract LeadSquared lead activities into object storage and SQL databases.",
+        "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": "LeadSquared",
+                "external-doc-url": "https://apidocs.leadsquared.com/",
+                "tags": ["service"],
+            }
+        ],
+        "hooks": [
+            {"integration-name": "LeadSquared", "python-modules": ["airflow_provider_leadact.hooks.leadsquared"]}
+        ],
+        "operators": [
+            {
+                "integration-name": "LeadSquared",
+                "python-modules": [
+                    "airflow_provider_leadact.operators.activities",
+                    "airflow_provider_leadact.operators.leads",
+                ],
+            }
+        ],
+        "connection-types": [
+            {
+                "connection-type": "leadsquared",
+                "hook-class-name": "airflow_provider_leadact.hooks.leadsquared.LeadSquaredHook",
+                "hook-name": "LeadSquared",
+                "ui-field-behaviour": UI_FIELD_BEHAVIOUR,
+                "conn-fields": CONN_FIELDS,
+            }
+        ],
+    }

@@ -1,0 +1,177 @@
+"""Paging through a lead's activities, exactly, whatever the server's reading of ``Paging``.
+
+The documentation of "Get Activities of a Lead" leaves three things open (see the README's
+design notes): whether ``Paging.Offset`` is a 0-based page, a 1-based page (0 and 1 both
+giving page one) or a row offset; whether ``RecordCount`` is the lead's total or the page's
+count; and how large ``RowCount`` may be (a server may silently return fewer rows).
+
+The pager never guesses. The first page (``Offset`` 0) is the same under every reading. When
+more may remain and the reading is not yet known, it asks for ``Offset`` 1 and compares the
+answer with page one: the same rows means 1-based pages, rows shifted by one means row
+offsets, new rows mean 0-based pages. What it learns is kept in a :class:`ServerProfile`
+shared by every lead a hook fetches, so later leads cost no probe, and a single-page lead
+costs one call once ``RecordCount`` is known to be the total. Activities are de-duplicated
+by ``Id``, and the number of pages per lead is bounded.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from airflow_provider_leadact.exceptions import LeadSquaredPagingError
+
+#: fetch(offset, row_count) -> (RecordCount or None, the page's activities)
+FetchPage = Callable[[int, int], tuple["int | None", list[dict[str, Any]]]]
+
+OFFSET_MODES = ("page0", "page1", "row")
+
+
+@dataclass
+class ServerProfile:
+    """What has been learned about one server's paging, shared by the leads of one hook.
+
+    :param offset_mode: ``page0``, ``page1``, ``row``, or None while unknown.
+    :param totals: True when ``RecordCount`` is the lead's total, False when it is the page's
+        count, None while unknown.
+    :param full_page: the longest page seen for the hook's page size: as a server caps every
+        page at the same size, a shorter page is always the last one.
+    """
+
+    offset_mode: str | None = None
+    totals: bool | None = None
+    full_page: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def learn(self, *, offset_mode: str | None = None, totals: bool | None = None, page_len: int = 0) -> None:
+        with self._lock:
+            if offset_mode is not None:
+                self.offset_mode = offset_mode
+            if totals is not None:
+                self.totals = totals
+            self.full_page = max(self.full_page, page_len)
+
+
+def _ids(rows: list[dict[str, Any]]) -> list[Any]:
+    return [row.get("Id") for row in rows]
+
+
+class _LeadPager:
+    """The state of paging through one lead."""
+
+    def __init__(self, fetch: FetchPage, page_size: int, profile: ServerProfile, max_pages: int, lead_id: str):
+        self.fetch = fetch
+        self.page_size = page_size
+        self.profile = profile
+        self.max_pages = max_pages
+        self.lead_id = lead_id
+        self.seen: set[Any] = set()
+        self.calls = 0
+
+    def get(self, offset: int) -> tuple[int | None, list[dict[str, Any]], list[dict[str, Any]]]:
+        """Fetch one page; return RecordCount, the rows, and the rows not seen before."""
+        if self.calls >= self.max_pages:
+            raise LeadSquaredPagingError(
+                f"lead {self.lead_id}: still paging after {self.max_pages} pages; the server's paging "
+                "does not end (raise the connection extra 'max_pages' if the lead really has more)"
+            )
+        self.calls += 1
+        record_count, rows = self.fetch(offset, self.page_size)
+        new = []
+        for row in rows:
+            key = row.get("Id")
+            if key not in self.seen:
+                self.seen.add(key)
+                new.append(row)
+        self.learn_from(record_count, rows)
+        return record_count, rows, new
+
+    def learn_from(self, record_count: int | None, rows: list[dict[str, Any]]) -> None:
+        totals = None
+        if record_count is not None:
+            if record_count > len(rows):
+                totals = True  # a page's own count cannot exceed its rows
+            elif record_count < len(self.seen):
+                totals = False  # a lead's total cannot be below the rows already fetched
+            elif not rows and self.seen:
+                totals = record_count > 0
+        self.profile.learn(totals=totals, page_len=len(rows))
+
+    def done(self, record_count: int | None, rows: list[dict[str, Any]]) -> bool:
+        if not rows:
+            return True
+        if self.profile.totals and record_count is not None:
+            return len(self.seen) >= record_count
+        # Every page but the last is as long as the server's page size, so a page shorter
+        # than one already seen is the last.
+        return len(rows) < self.profile.full_page
+
+    def pages(self) -> Iterator[list[dict[str, Any]]]:
+        record_count, first, new = self.get(0)
+        yield new
+        if self.done(record_count, first):
+            return
+        mode = self.profile.offset_mode
+        consumed = len(first)
+        if mode is None:
+            record_count, probe, new = self.get(1)
+            yield new
+            if not probe:
+                return
+            mode = self.classify(first, probe)
+            self.profile.learn(offset_mode=mode)
+            consumed = 1 + len(probe) if mode == "row" else consumed
+            if mode == "page0":
+                consumed += len(probe)
+            if mode != "page1" and self.done(record_count, probe):
+                return
+            page_index = 1 if mode != "page1" else 0
+        else:
+            page_index = 0
+        while True:
+            page_index += 1
+            offset = {"page0": page_index, "page1": page_index + 1, "row": consumed}[mode]
+            record_count, rows, new = self.get(offset)
+            if rows and not new:
+                raise LeadSquaredPagingError(
+                    f"lead {self.lead_id}: page at Offset {offset} repeated activities already fetched; "
+                    f"the server is not paging as {mode!r} (set the connection extra 'paging_offset')"
+                )
+            consumed += len(rows)
+            yield new
+            if self.done(record_count, rows):
+                return
+
+    def classify(self, first: list[dict[str, Any]], probe: list[dict[str, Any]]) -> str:
+        first_ids, probe_ids = _ids(first), _ids(probe)
+        if probe_ids == first_ids:
+            return "page1"
+        if len(first_ids) >= 2 and probe_ids[0] == first_ids[1]:
+            return "row"
+        if not set(probe_ids) & set(first_ids):
+            return "page0"
+        raise LeadSquaredPagingError(
+            f"lead {self.lead_id}: cannot tell how the server reads Paging.Offset (page 1 overlaps "
+            "page 0 in an unexpected way); set the connection extra 'paging_offset'"
+        )
+
+
+def iter_activity_pages(
+    fetch: FetchPage,
+    *,
+    page_size: int,
+    profile: ServerProfile,
+    max_pages: int,
+    lead_id: str,
+) -> Iterator[list[dict[str, Any]]]:
+    """Yield a lead's activities page by page, each activity exactly once.
+
+    :param fetch: calls the API for one page: ``fetch(offset, row_count)``.
+    :param page_size: ``RowCount`` to ask for.
+    :param profile: what is known of the server's paging; updated as pages arrive.
+    :param max_pages: the most calls for this lead before giving up with an error.
+    :param lead_id: for error messages.
+    """
+    yield from _LeadPager(fetch, page_size, profile, max_pages, lead_id).pages()

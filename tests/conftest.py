@@ -1,0 +1,14 @@
+"""Test-wide set-up: an isolated AIRFLOW_HOME, set before anything imports Airflow."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+# Airflow reads its configuration at import time, so the home must exist before any test
+# module (or plugin) imports it. Each pytest run gets its own home, removed by the OS tmp policy.
+_HOME = tempfile.mkdtemp(prefix="leadact-airflow-home-")
+os.environ.setdefault("AIRFLOW_HOME", _HOME)
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "False")
+os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO")

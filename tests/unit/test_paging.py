@@ -1,0 +1,129 @@
+"""Paging is exact under every reading of Paging.Offset and RecordCount, with any row cap.
+
+The server side is the sandbox's own paging semantics (:func:`page_of`), called in-process so
+that hypothesis can explore thousands of combinations quickly; the HTTP path is covered by
+tests/hooks against the running sandbox.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from airflow_provider_leadact.exceptions import LeadSquaredPagingError
+from airflow_provider_leadact.paging import ServerProfile, iter_activity_pages
+from airflow_provider_leadact.sandbox.paging import page_of
+
+MODES = list(itertools.product(["page0", "page1", "row"], ["total", "page"]))
+
+
+class Server:
+    """The sandbox's paging over a list of rows, counting calls."""
+
+    def __init__(self, n: int, offset_mode: str, record_count: str, row_cap: int | None):
+        self.rows = [{"Id": f"a{i:05d}", "n": i} for i in range(n)]
+        self.kw = {"offset_mode": offset_mode, "record_count": record_count, "row_cap": row_cap}
+        self.calls = 0
+
+    def fetch(self, offset: int, row_count: int):
+        self.calls += 1
+        return page_of(self.rows, offset, row_count, **self.kw)
+
+
+def fetch_all(server: Server, page_size: int, profile: ServerProfile | None = None, max_pages: int = 10_000):
+    profile = profile if profile is not None else ServerProfile()
+    out = []
+    for page in iter_activity_pages(
+        server.fetch, page_size=page_size, profile=profile, max_pages=max_pages, lead_id="lead"
+    ):
+        out.extend(page)
+    return out
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    n=st.integers(0, 130),
+    page_size=st.integers(1, 40),
+    cap=st.one_of(st.none(), st.integers(1, 40)),
+    mode=st.sampled_from(MODES),
+    leads=st.lists(st.integers(0, 90), max_size=3),
+)
+def test_every_activity_exactly_once_in_order(n, page_size, cap, mode, leads):
+    offset_mode, record_count = mode
+    profile = ServerProfile()
+    # Several leads through one profile: what is learned from one must not break the next.
+    for count in [n, *leads]:
+        server = Server(count, offset_mode, record_count, cap)
+        assert fetch_all(server, page_size, profile) == server.rows
+
+
+@pytest.mark.parametrize(("offset_mode", "record_count"), MODES)
+def test_probe_learns_the_offset_reading(offset_mode, record_count):
+    profile = ServerProfile()
+    server = Server(95, offset_mode, record_count, None)
+    assert fetch_all(server, 10, profile) == server.rows
+    assert profile.offset_mode == offset_mode
+    assert profile.totals is (record_count == "total")
+
+
+@pytest.mark.parametrize("offset_mode", ["page0", "page1", "row"])
+def test_single_page_lead_costs_one_call_once_totals_are_known(offset_mode):
+    profile = ServerProfile()
+    fetch_all(Server(250, offset_mode, "total", None), 100, profile)
+    small = Server(7, offset_mode, "total", None)
+    assert fetch_all(small, 100, profile) == small.rows
+    assert small.calls == 1
+
+
+def test_single_page_lead_costs_one_call_when_declared_total():
+    small = Server(7, "page0", "total", None)
+    assert fetch_all(small, 100, ServerProfile(totals=True)) == small.rows
+    assert small.calls == 1
+
+
+@pytest.mark.parametrize("offset_mode", ["page0", "page1", "row"])
+def test_multi_page_lead_costs_no_wasted_call_with_totals(offset_mode):
+    profile = ServerProfile()
+    fetch_all(Server(30, offset_mode, "total", None), 10, profile)  # learn the reading
+    server = Server(1234, offset_mode, "total", None)
+    assert fetch_all(server, 100, profile) == server.rows
+    assert server.calls == 13  # ceil(1234 / 100): not one more
+
+
+def test_capped_pages_do_not_end_paging_early():
+    # Asks 1000, the server silently gives 100 and reports the total: all 1500 arrive.
+    for offset_mode in ("page0", "page1", "row"):
+        server = Server(1500, offset_mode, "total", 100)
+        assert fetch_all(server, 1000) == server.rows
+
+
+def test_capped_pages_with_page_counts_do_not_end_paging_early():
+    # The hardest case: RecordCount says only "this page has 100" and the page is short of
+    # the 1000 asked for; paging must still continue to the end.
+    for offset_mode in ("page0", "page1", "row"):
+        server = Server(1500, offset_mode, "page", 100)
+        assert fetch_all(server, 1000) == server.rows
+
+
+def test_pages_are_bounded_when_the_server_never_ends():
+    class Endless:
+        calls = 0
+
+        def fetch(self, offset, row_count):
+            self.calls += 1
+            return None, [{"Id": f"x{offset}-{i}"} for i in range(row_count)]
+
+    endless = Endless()
+    with pytest.raises(LeadSquaredPagingError, match="max_pages"):
+        fetch_all(endless, 10, max_pages=50)
+    assert endless.calls == 50
+
+
+def test_a_wrongly_declared_reading_is_detected_not_silently_lossy():
+    # Declared page0 but the server reads row offsets: page 2 repeats rows already seen.
+    server = Server(50, "row", "page", None)
+    with pytest.raises(LeadSquaredPagingError, match="paging_offset"):
+        fetch_all(server, 10, ServerProfile(offset_mode="page1"))
