@@ -14,7 +14,11 @@ the log:
   cannot widen or narrow the window.
 
 The margin is added on the client side because what counts is when calls *arrive* at the
-server, and network jitter can bring two calls closer together than they were sent.
+server, and network jitter can bring two calls closer together than they were sent. Grants are
+also spaced by a small fraction of the window (a quarter of the average spacing): a full burst
+still goes out within a quarter of the window, but its calls do not all contend for the CPU,
+the connection pool and the network at the same instant, which is what delays some sends and
+lets them arrive late, next to the following window's first calls.
 """
 
 from __future__ import annotations
@@ -51,10 +55,17 @@ class _WindowLog:
         """Record ``now`` and return 0 if a slot is free, else return the seconds to wait."""
         while stamps and stamps[0] <= now - window:
             stamps.popleft()
+        if stamps and now - stamps[-1] < spacing(calls, window):
+            return max(spacing(calls, window) - (now - stamps[-1]), 0.001)
         if len(stamps) < calls:
             stamps.append(now)
             return 0.0
         return max(stamps[0] + window - now, 0.001)
+
+
+def spacing(calls: int, window: float) -> float:
+    """The least time between two grants: a quarter of the average spacing the limit allows."""
+    return window / calls / 4
 
 
 class MemoryBudget:
@@ -116,7 +127,7 @@ class FileBudget:
             waited += wait
 
 
-# KEYS[1]: the sorted set; ARGV: limit, window in microseconds, a unique member.
+# KEYS[1]: the sorted set; ARGV: limit, window in microseconds, a unique member, least gap.
 # Returns 0 when the call may go, else the microseconds to wait. TIME is the Redis server's
 # clock: every worker is judged by the same clock.
 _REDIS_TAKE = """
@@ -124,6 +135,11 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local window = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+local gap = tonumber(ARGV[4])
+if newest[2] and now - tonumber(newest[2]) < gap then
+  return math.max(gap - (now - tonumber(newest[2])), 1000)
+end
 if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
   redis.call('ZADD', KEYS[1], now, ARGV[3])
   redis.call('PEXPIRE', KEYS[1], math.ceil(window / 1000) + 1000)
@@ -154,8 +170,9 @@ class RedisBudget:
     def acquire(self) -> float:
         waited = 0.0
         window_us = int(self.window_seconds * 1_000_000)
+        gap_us = int(spacing(self.calls, self.window_seconds) * 1_000_000)
         while True:
-            wait_us = int(self._script(keys=[self._key], args=[self.calls, window_us, uuid.uuid4().hex]))
+            wait_us = int(self._script(keys=[self._key], args=[self.calls, window_us, uuid.uuid4().hex, gap_us]))
             if wait_us == 0:
                 return waited
             time.sleep(wait_us / 1_000_000)

@@ -70,6 +70,8 @@ MAX_RATE_LIMIT_ANSWERS = 120
 #: Leads.RecentlyModified returns at most this many leads per call.
 LEADS_PAGE_SIZE = 1000
 API_DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
+#: Leads fetched one at a time while the server's RecordCount reading is unknown.
+WARM_UP_LEADS = 3
 
 
 class LeadSquaredHook(BaseHook):
@@ -449,6 +451,13 @@ class LeadSquaredHook(BaseHook):
         latency = max(self._latencies) if self._latencies else 0.0
         return max(1, min(settings.max_concurrency, max(settings.rate_limit_calls, math.ceil(rate * latency * 1.5))))
 
+    def _target_in_flight(self, started: int) -> int:
+        # Until an answer shows whether RecordCount is the lead's total, every lead of a burst
+        # would pay a probe call for a single page: the first few leads go one at a time.
+        if self.profile.totals is None and started < WARM_UP_LEADS:
+            return 1
+        return self.concurrency()
+
     def iter_leads_activities(
         self, lead_ids: Iterable[str] | str, activity_event: int | None = None, get_file_url: bool = False
     ) -> Iterator[tuple[str, list[dict[str, Any]]]]:
@@ -475,7 +484,7 @@ class LeadSquaredHook(BaseHook):
             try:
                 while position < len(ids) or pending:
                     # Refill up to the current target; it grows if calls turn out slow.
-                    while position < len(ids) and len(pending) < self.concurrency():
+                    while position < len(ids) and len(pending) < self._target_in_flight(position):
                         pending[pool.submit(one, ids[position])] = ids[position]
                         position += 1
                     done, _ = wait(pending, return_when=FIRST_COMPLETED)

@@ -1,0 +1,23 @@
+"""A local emulation of the LeadSquared HTTP API, for demos, tests and benchmarks.
+
+The real service cannot be reached from a test machine, and its documentation leaves
+paging and rate-limit behaviour open; the sandbox serves a deterministic generated data
+set under each reading (see ``SandboxConfig``) and counts what clients do to it::
+
+    from airflow_provider_leadact.sandbox import Sandbox
+
+    with Sandbox(offset_mode="row", rate_limit_calls=5) as sb:
+        ...  # point a client at sb.url with the default keys
+        assert sb.stats()["max_in_window"] <= 5
+
+From a shell: ``leadact-sandbox --port 8080`` (or ``python -m airflow_provider_leadact.sandbox``).
+"""
+
+from __future__ import annotations
+
+from airflow_provider_leadact.sandbox.config import SandboxConfig
+from airflow_provider_leadact.sandbox.data import Dataset, Lead, generate_dataset
+from airflow_provider_leadact.sandbox.paging import page_of
+from airflow_provider_leadact.sandbox.server import Sandbox
+
+__all__ = ["Dataset", "Lead", "Sandbox", "SandboxConfig", "generate_dataset", "page_of"]

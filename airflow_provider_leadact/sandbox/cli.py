@@ -1,0 +1,112 @@
+"""``leadact-sandbox``: serve the sandbox from a shell until SIGINT or SIGTERM.
+
+Prints exactly one line, ``leadact-sandbox listening on http://127.0.0.1:<port>``, once the
+server accepts connections (and after ``--truth-file`` is written), so a parent process can
+start it with ``--port 0`` and read the port from its first line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from types import FrameType
+from typing import Any
+
+from airflow_provider_leadact.sandbox.config import RATE_LIMIT_STYLES, SandboxConfig
+from airflow_provider_leadact.sandbox.paging import OFFSET_MODES, RECORD_COUNTS
+from airflow_provider_leadact.sandbox.server import Sandbox
+
+
+def _row_cap(text: str) -> int | None:
+    # "none" (or 0) lifts the cap, since None cannot be typed on a command line.
+    if text.strip().lower() in ("none", "0", ""):
+        return None
+    return int(text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser; every :class:`SandboxConfig` field has a flag."""
+    defaults = SandboxConfig()
+    parser = argparse.ArgumentParser(
+        prog="leadact-sandbox",
+        description="Serve a local emulation of the LeadSquared API with generated data.",
+    )
+
+    def add(flag: str, kind: Any, text: str, **extra: Any) -> None:
+        field = flag.lstrip("-").replace("-", "_")
+        default = getattr(defaults, field)
+        # Flags not given stay out of the namespace: SandboxConfig is the one source of defaults.
+        parser.add_argument(flag, type=kind, default=argparse.SUPPRESS, help=f"{text} (default: {default})", **extra)
+
+    add("--seed", int, "seed of the generated data")
+    add("--leads", int, "number of leads")
+    add("--start", str, "first day of the data, YYYY-MM-DD")
+    add("--days", int, "number of days the data spans")
+    parser.add_argument("--truth-file", metavar="PATH", help="write the ground truth JSON here, then serve")
+
+    add("--access-key", str, "access key to accept")
+    add("--secret-key", str, "secret key to accept")
+    add("--host", str, "interface to listen on")
+    add("--port", int, "port to listen on, 0 for any free port")
+
+    add("--offset-mode", str, "meaning of Paging.Offset", choices=OFFSET_MODES)
+    add("--record-count", str, "meaning of RecordCount", choices=RECORD_COUNTS)
+    add("--row-cap", _row_cap, "largest page served, 'none' for no cap")
+    add("--default-rows", int, "rows served without paging")
+
+    add("--rate-limit-calls", int, "calls allowed per period per key, 0 for no limit")
+    add("--rate-limit-period", float, "rate-limit window in seconds")
+    add("--rate-limit-style", str, "HTTP 429, or 200 with an MX body", choices=RATE_LIMIT_STYLES)
+
+    add("--latency", float, "seconds added to every API answer")
+    add("--fault-500", float, "probability of HTTP 500 per call")
+    add("--fault-503", float, "probability of HTTP 503 per call")
+    add("--fault-drop", float, "probability of closing the connection unanswered")
+    add("--fault-slow", float, "probability of answering after --slow-seconds")
+    add("--fault-truncated", float, "probability of a body cut in half")
+    add("--slow-seconds", float, "delay of a slow answer")
+    add("--fault-seed", int, "seed of the random faults")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the sandbox until SIGINT or SIGTERM.
+
+    :param argv: arguments without the program name; ``sys.argv[1:]`` when ``None``.
+    :return: the exit status: 0 after a clean stop, 2 for bad settings, 1 if it cannot listen.
+    """
+    parser = build_parser()
+    args = vars(parser.parse_args(argv))
+    truth_file = args.pop("truth_file")
+    try:
+        sandbox = Sandbox(SandboxConfig(**args))
+    except ValueError as error:
+        print(f"leadact-sandbox: {error}", file=sys.stderr)
+        return 2
+
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        if truth_file:
+            sandbox.write_truth(truth_file)
+        try:
+            sandbox.start()
+        except OSError as error:
+            print(f"leadact-sandbox: cannot listen: {error}", file=sys.stderr)
+            return 1
+        print(f"leadact-sandbox listening on {sandbox.url}", flush=True)
+        # wait() with a timeout keeps the main thread responsive to signals on every platform.
+        while not stop.wait(0.5):
+            pass
+        return 0
+    finally:
+        sandbox.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

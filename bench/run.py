@@ -1,0 +1,221 @@
+"""Benchmark: how full the provider keeps the account's budget, against a hand-written loop.
+
+Run with ``make bench``. Everything runs side by side in one run against the sandbox (started
+here as a separate process) with 300 ms latency and the common plan's limit of 25 calls per
+5 s:
+
+1. the provider in one task (one process, concurrent leads under one budget);
+2. the same leads fetched one call at a time with a plain ``requests`` loop (the baseline);
+3. the provider in three processes sharing one Redis budget;
+4. fetch -> flatten -> JSON Lines file at two data sizes, without latency or limit, for CPU
+   time per 100,000 activities and peak memory.
+
+Utilization is the steady-state rate of accepted calls divided by the ceiling: the calls after
+the first window's burst, over the time between the first and the last call's arrival.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.servers import redis_server  # noqa: E402
+
+WORKER = ROOT / "bench" / "worker.py"
+LIMIT, PERIOD, LATENCY = 25, 5.0, 0.3
+KEYS = {"x-LSQ-AccessKey": "sandbox-access-key-0001", "x-LSQ-SecretKey": "sandbox-secret-key-0001"}
+
+
+@contextmanager
+def sandbox(*args: str):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "airflow_provider_leadact.sandbox", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = proc.stdout.readline()
+        url = line.strip().rsplit(" ", 1)[-1]
+        if not url.startswith("http"):
+            raise RuntimeError(f"sandbox did not start: {line!r}")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def control(url: str, path: str, method: str = "GET"):
+    response = requests.request(method, url + path, timeout=30)
+    response.raise_for_status()
+    return response.json()
+
+
+def fresh(url: str) -> None:
+    """Let the server's window empty, then zero its counters: runs must not see each other."""
+    time.sleep(PERIOD + 0.5)
+    control(url, "/_sandbox/stats/reset", "POST")
+
+
+def summary(url: str, seconds: float) -> dict:
+    stats = control(url, "/_sandbox/stats")
+    span = (stats["last_call_at"] or 0) - (stats["first_call_at"] or 0)
+    steady = (stats["accepted"] - LIMIT) / ((LIMIT / PERIOD) * span) if span > 0 else float("nan")
+    return {
+        "seconds": seconds,
+        "calls": stats["calls"],
+        "accepted": stats["accepted"],
+        "rate_limited": stats["rate_limited"],
+        "max_in_window": stats["max_in_window"],
+        "utilization": steady,
+    }
+
+
+def conn_env(url: str, **extra) -> dict[str, str]:
+    conn = {
+        "conn_type": "leadsquared",
+        "host": url,
+        "login": KEYS["x-LSQ-AccessKey"],
+        "password": KEYS["x-LSQ-SecretKey"],
+        "extra": extra,
+    }
+    return {**os.environ, "AIRFLOW_CONN_LSQ_BENCH": json.dumps(conn), "PYTHONPATH": str(ROOT)}
+
+
+def run_provider(url: str, ids: list[str], work: Path, processes: int, backend: str) -> tuple[dict, dict]:
+    fresh(url)
+    env = conn_env(url, rate_limit_backend=backend)
+    procs, outs = [], []
+    started = time.monotonic()
+    for n in range(processes):
+        ids_file, out = work / f"ids{n}.json", work / f"out{n}.json"
+        ids_file.write_text(json.dumps(ids[n::processes]))
+        outs.append(out)
+        procs.append(
+            subprocess.Popen([sys.executable, str(WORKER), "fetch", "lsq_bench", str(ids_file), str(out)], env=env)
+        )
+    for proc in procs:
+        if proc.wait() != 0:
+            raise RuntimeError("a benchmark worker failed")
+    seconds = time.monotonic() - started
+    counts: dict = {}
+    for out in outs:
+        counts.update(json.loads(out.read_text())["counts"])
+    return summary(url, seconds), counts
+
+
+def run_baseline(url: str, ids: list[str]) -> tuple[dict, dict]:
+    """What a DAG author writes by hand: one call at a time, sleeping on a 429."""
+    fresh(url)
+    counts = {}
+    started = time.monotonic()
+    for lead_id in ids:
+        rows, page = [], 0
+        while True:
+            response = requests.post(
+                url + "/v2/ProspectActivity.svc/Retrieve",
+                params={"leadId": lead_id},
+                headers=KEYS,
+                json={"Paging": {"Offset": str(page), "RowCount": "1000"}},
+                timeout=60,
+            )
+            if response.status_code == 429:
+                time.sleep(PERIOD)
+                continue
+            batch = response.json()["ProspectActivities"]
+            rows.extend(batch)
+            if len(batch) < 1000:
+                break
+            page += 1
+        counts[lead_id] = len(rows)
+    return summary(url, time.monotonic() - started), counts
+
+
+def run_jsonl(leads: int, work: Path) -> dict:
+    with sandbox("--leads", str(leads), "--rate-limit-calls", "0") as url:
+        ids = list(control(url, "/_sandbox/truth"))
+        ids_file = work / f"jsonl-ids-{leads}.json"
+        ids_file.write_text(json.dumps(ids))
+        env = conn_env(url, rate_limit_calls=10_000, rate_limit_period_seconds=1)
+        out = subprocess.run(
+            [sys.executable, str(WORKER), "jsonl", "lsq_bench", str(work / f"out-{leads}.jsonl"), str(ids_file)],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        return json.loads(out.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--leads", type=int, default=300, help="leads fetched in the throughput runs")
+    parser.add_argument("--sizes", default="500,2500", help="leads in the two JSON Lines runs")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="leadact-bench-"))
+    rows = {}
+    with sandbox(
+        "--leads",
+        str(args.leads),
+        "--latency",
+        str(LATENCY),
+        "--rate-limit-calls",
+        str(LIMIT),
+        "--rate-limit-period",
+        str(PERIOD),
+    ) as url:
+        truth = {lead: len(acts) for lead, acts in control(url, "/_sandbox/truth").items()}
+        ids = list(truth)
+        rows["provider, one task"], got = run_provider(url, ids, work, 1, "memory")
+        assert got == truth, "provider (one task) did not fetch the ground truth"
+        rows["plain requests loop, one at a time"], got = run_baseline(url, ids)
+        assert got == truth, "baseline did not fetch the ground truth"
+        with redis_server() as redis_url:
+            rows["provider, 3 processes, one Redis budget"], got = run_provider(url, ids, work, 3, redis_url)
+        assert got == truth, "provider (3 processes) did not fetch the ground truth"
+    activities = sum(truth.values())
+    base = rows["plain requests loop, one at a time"]["seconds"]
+    lines = [
+        f"Workload: {len(ids)} leads, {activities} activities; sandbox latency {LATENCY * 1000:.0f} ms, "
+        f"limit {LIMIT} calls / {PERIOD:g} s.",
+        "",
+        "| run | wall s | calls accepted | rate-limit answers | max calls in any 5 s | utilization | speed-up |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name, r in rows.items():
+        lines.append(
+            f"| {name} | {r['seconds']:.1f} | {r['accepted']} | {r['rate_limited']} | {r['max_in_window']} | "
+            f"{r['utilization']:.3f} | {base / r['seconds']:.2f}x |"
+        )
+    lines += [
+        "",
+        "| fetch -> flatten -> JSON Lines | activities | CPU s per 100,000 | peak RSS MB |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for leads in (int(s) for s in args.sizes.split(",")):
+        r = run_jsonl(leads, work)
+        lines.append(
+            f"| {leads} leads | {r['activities']} | {r['cpu_seconds'] / r['activities'] * 100_000:.1f} | "
+            f"{r['peak_rss_mb']:.0f} |"
+        )
+    text = "\n".join(lines)
+    print(text)
+    out = ROOT / ".bench" / "results.md"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

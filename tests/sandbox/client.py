@@ -1,0 +1,69 @@
+"""A minimal LeadSquared client for the sandbox tests: raw requests, nothing hidden."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+from airflow_provider_leadact.sandbox import Sandbox
+from airflow_provider_leadact.sandbox.api import ACTIVITIES_PATH, LEADS_PATH, USER_PATH
+
+
+class Client:
+    """A minimal LeadSquared client for the tests: raw requests, nothing hidden."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+        self.session = requests.Session()
+        self.headers = {
+            "x-LSQ-AccessKey": sandbox.config.access_key,
+            "x-LSQ-SecretKey": sandbox.config.secret_key,
+        }
+
+    def url(self, path: str) -> str:
+        return self.sandbox.url + path
+
+    def activities(
+        self,
+        lead_id: str | None,
+        body: Any = None,
+        *,
+        params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 10,
+    ) -> requests.Response:
+        query = dict(params or {})
+        if lead_id is not None:
+            query["leadId"] = lead_id
+        return self.session.post(
+            self.url(ACTIVITIES_PATH),
+            params=query,
+            json={} if body is None else body,
+            headers=self.headers if headers is None else headers,
+            timeout=timeout,
+        )
+
+    def user(self, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("headers", self.headers)
+        kwargs.setdefault("timeout", 10)
+        return self.session.get(self.url(USER_PATH), **kwargs)
+
+    def leads(self, body: Any) -> requests.Response:
+        return self.session.post(self.url(LEADS_PATH), json=body, headers=self.headers, timeout=10)
+
+    def control(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        return self.session.request(method, self.url("/_sandbox" + path), timeout=10, **kwargs)
+
+    def all_pages(self, lead_id: str, size: int, first: int, step: int) -> list[dict[str, Any]]:
+        """Page with Offset = first, first + step, ... until a short page."""
+        rows: list[dict[str, Any]] = []
+        offset = first
+        while True:
+            response = self.activities(lead_id, {"Paging": {"Offset": str(offset), "RowCount": str(size)}})
+            assert response.status_code == 200, response.text
+            page = response.json()["ProspectActivities"]
+            rows.extend(page)
+            if len(page) < size:
+                return rows
+            offset += step

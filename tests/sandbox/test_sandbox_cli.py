@@ -1,0 +1,104 @@
+"""The leadact-sandbox command, as a real subprocess."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from airflow_provider_leadact.sandbox import SandboxConfig, generate_dataset
+from airflow_provider_leadact.sandbox.api import ACTIVITIES_PATH, USER_PATH
+from airflow_provider_leadact.sandbox.cli import build_parser
+
+REPO = Path(__file__).resolve().parents[2]
+LINE = re.compile(r"leadact-sandbox listening on (http://127\.0\.0\.1:(\d+))\n")
+KEYS = {"x-LSQ-AccessKey": "sandbox-access-key-0001", "x-LSQ-SecretKey": "sandbox-secret-key-0001"}
+
+
+def launch(*args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "airflow_provider_leadact.sandbox", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+@pytest.fixture
+def processes() -> Iterator[list[subprocess.Popen[str]]]:
+    started: list[subprocess.Popen[str]] = []
+    yield started
+    for process in started:  # only if a test failed before stopping its own process
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def test_serves_on_a_free_port_and_stops_cleanly_on_sigterm(
+    processes: list[subprocess.Popen[str]], tmp_path: Path
+) -> None:
+    truth_file = tmp_path / "truth.json"
+    process = launch(
+        "--port", "0", "--leads", "5", "--seed", "3", "--offset-mode", "row", "--record-count", "page",
+        "--row-cap", "none", "--rate-limit-calls", "25", "--rate-limit-style", "200",
+        "--truth-file", str(truth_file),
+    )  # fmt: skip
+    processes.append(process)
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    match = LINE.fullmatch(line)
+    assert match, line
+    url = match.group(1)
+    dataset = generate_dataset(seed=3, leads=5)
+    lead = max(dataset.leads, key=lambda item: len(item.activities))
+    assert json.loads(truth_file.read_text(encoding="utf-8")) == {
+        item.lead_id: item.activities for item in dataset.leads
+    }
+
+    assert requests.get(url + USER_PATH, headers=KEYS, timeout=5).json()["FirstName"] == "Sandbox"
+    body = {"Paging": {"Offset": "1", "RowCount": "2"}}
+    answer = requests.post(url + ACTIVITIES_PATH, params={"leadId": lead.lead_id}, json=body, headers=KEYS, timeout=5)
+    assert answer.json() == {"RecordCount": 2, "ProspectActivities": lead.activities[1:3]}  # row offset
+    config = requests.get(url + "/_sandbox/config", timeout=5).json()
+    assert config["row_cap"] is None and config["rate_limit_style"] == "200"
+
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=10) == 0
+    assert process.stdout.read() == ""  # exactly one line
+    assert process.stderr is not None and process.stderr.read() == ""  # quiet
+
+
+def test_sigint_also_stops_cleanly(processes: list[subprocess.Popen[str]]) -> None:
+    process = launch("--port", "0", "--leads", "2")
+    processes.append(process)
+    assert process.stdout is not None
+    assert LINE.fullmatch(process.stdout.readline())
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=10) == 0
+
+
+def test_bad_settings_exit_with_status_2(processes: list[subprocess.Popen[str]]) -> None:
+    process = launch("--fault-500", "2", "--leads", "2")
+    processes.append(process)
+    _, errors = process.communicate(timeout=30)
+    assert process.returncode == 2
+    assert "fault_500" in errors
+
+
+def test_every_setting_has_a_flag() -> None:
+    flags = {action.dest for action in build_parser()._actions}
+    assert {field.name for field in dataclasses.fields(SandboxConfig)} <= flags
+    assert "truth_file" in flags
+    parsed = vars(build_parser().parse_args(["--row-cap", "none", "--latency", "0.3", "--fault-seed", "4"]))
+    assert parsed == {"row_cap": None, "latency": 0.3, "fault_seed": 4, "truth_file": None}
