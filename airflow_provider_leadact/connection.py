@@ -85,7 +85,7 @@ class LeadSquaredSettings:
         spacing jitters with the network, never put more calls in one server window."""
         if self.rate_limit_margin_seconds >= 0:
             return self.rate_limit_margin_seconds
-        return min(1.0, max(0.1, 0.04 * self.rate_limit_period_seconds))
+        return min(1.0, max(0.1, 0.03 * self.rate_limit_period_seconds))
 
 
 def _extra_value(extras: dict[str, Any], name: str) -> Any:

@@ -33,7 +33,7 @@ def jsonl(conn_id: str, out_file: str, ids_file: str) -> None:
     ids = json.loads(open(ids_file, encoding="utf-8").read())
     hook = LeadSquaredHook(leadsquared_conn_id=conn_id)
     before = resource.getrusage(resource.RUSAGE_SELF)
-    baseline_rss = before.ru_maxrss
+    baseline_rss = peak_rss_mb()
 
     def records():
         for lead_id, activities in hook.iter_leads_activities(ids):
@@ -48,11 +48,21 @@ def jsonl(conn_id: str, out_file: str, ids_file: str) -> None:
             {
                 "activities": written,
                 "cpu_seconds": cpu,
-                "peak_rss_mb": after.ru_maxrss / 1024,
-                "rss_before_mb": baseline_rss / 1024,
+                "peak_rss_mb": peak_rss_mb(),
+                "rss_before_mb": baseline_rss,
             }
         )
     )
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory: VmHWM, which unlike ru_maxrss is not inherited
+    from the parent across fork and exec."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 if __name__ == "__main__":

@@ -115,6 +115,7 @@ def test_provider_info_declares_the_connection_form():
     assert set(widgets) == set(conn_type["conn-fields"])
 
 
+@pytest.mark.filterwarnings("ignore:ProvidersManager.hooks is deprecated")
 def test_airflow_providers_manager_sees_the_provider():
     from airflow.providers_manager import ProvidersManager
 

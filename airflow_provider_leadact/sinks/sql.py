@@ -1,0 +1,192 @@
+"""The SQL sink: upserts activities into a table through any Airflow SQL connection.
+
+The table is created when missing, with typed columns and JSON columns (``JSONB`` on
+PostgreSQL, ``JSON`` on MySQL, JSON text elsewhere), keyed by the activity ``id``. Rows are
+upserted in batches with :meth:`DbApiHook.insert_rows` (``ON CONFLICT`` on PostgreSQL,
+``REPLACE`` on SQLite and MySQL), so a rerun, retry or backfill of the same activities
+leaves one row per activity, holding its latest values.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import Asset, BaseHook
+
+from airflow_provider_leadact.exceptions import LeadSquaredConfigError
+from airflow_provider_leadact.records import COLUMNS
+from airflow_provider_leadact.sinks.base import (
+    DEFAULT_BATCH_SIZE,
+    ActivitySink,
+    Record,
+    batched,
+    validate_batch_size,
+)
+from airflow_provider_leadact.sinks.schema import COLUMN_TYPES, ColumnType, to_json_text, typed_row
+
+if TYPE_CHECKING:
+    from airflow.providers.common.sql.hooks.sql import DbApiHook
+
+#: Default table name.
+DEFAULT_TABLE = "leadsquared_activities"
+#: The key rows are upserted on.
+KEY_COLUMN = "id"
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+
+#: SQL type of each logical column type, per SQLAlchemy dialect name; ``default`` otherwise.
+#: Ids are bounded VARCHARs because MySQL cannot key on TEXT; LeadSquared ids are GUIDs.
+SQL_TYPES: dict[str, dict[ColumnType, str]] = {
+    "postgresql": {
+        ColumnType.TEXT: "TEXT",
+        ColumnType.INTEGER: "BIGINT",
+        ColumnType.FLOAT: "DOUBLE PRECISION",
+        ColumnType.BOOLEAN: "BOOLEAN",
+        ColumnType.TIMESTAMP: "TIMESTAMP",
+        ColumnType.JSON: "JSONB",
+    },
+    "mysql": {
+        ColumnType.TEXT: "TEXT",
+        ColumnType.INTEGER: "BIGINT",
+        ColumnType.FLOAT: "DOUBLE",
+        ColumnType.BOOLEAN: "BOOLEAN",
+        ColumnType.TIMESTAMP: "DATETIME(6)",
+        ColumnType.JSON: "JSON",
+    },
+    "default": {
+        ColumnType.TEXT: "TEXT",
+        ColumnType.INTEGER: "BIGINT",
+        ColumnType.FLOAT: "DOUBLE PRECISION",
+        ColumnType.BOOLEAN: "BOOLEAN",
+        ColumnType.TIMESTAMP: "TIMESTAMP",
+        ColumnType.JSON: "TEXT",
+    },
+}
+_ID_COLUMNS = {"id": "VARCHAR(64) NOT NULL PRIMARY KEY", "lead_id": "VARCHAR(64) NOT NULL"}
+
+
+def validate_table_name(table: str) -> str:
+    """Return ``table`` if it is an identifier, optionally schema-qualified (``schema.table``).
+
+    The name is put into SQL text (DDL cannot take it as a parameter), so anything else,
+    quotes included, is refused.
+
+    :raises LeadSquaredConfigError: naming the expected form.
+    """
+    parts = table.split(".") if isinstance(table, str) else []
+    if not 1 <= len(parts) <= 2 or not all(_IDENTIFIER.fullmatch(part) for part in parts):
+        raise LeadSquaredConfigError(
+            f"table {table!r} is not a plain SQL identifier: use letters, digits and underscores "
+            "(at most 63, not starting with a digit), optionally as schema.table"
+        )
+    return table
+
+
+def create_table_sql(table: str, dialect_name: str) -> str:
+    """The ``CREATE TABLE IF NOT EXISTS`` statement of the activities table for a dialect."""
+    types = SQL_TYPES.get(dialect_name, SQL_TYPES["default"])
+    columns = ",\n    ".join(
+        f"{column} {_ID_COLUMNS.get(column) or types[column_type]}" for column, column_type in COLUMN_TYPES.items()
+    )
+    return f"CREATE TABLE IF NOT EXISTS {validate_table_name(table)} (\n    {columns}\n)"
+
+
+def sql_asset(conn_id: str, table: str) -> Asset:
+    """The Asset of an activities table, named by connection id and table."""
+    return Asset(uri=f"leadsquared-sql://{conn_id}/{table}")
+
+
+def _cell_adapter(dialect_name: str) -> Callable[[Any, ColumnType], Any]:
+    """How a typed value is handed to the driver of a dialect."""
+
+    def adapt(value: Any, column_type: ColumnType) -> Any:
+        if value is None:
+            return None
+        if column_type is ColumnType.JSON:
+            return to_json_text(value)
+        if dialect_name == "sqlite":
+            # SQLite has no boolean or time types, and DbApiHook passes every SQLite value
+            # through str(): keep the conventional 0/1 and the API's own time text.
+            if column_type is ColumnType.BOOLEAN:
+                return int(value)
+            if column_type is ColumnType.TIMESTAMP:
+                return value.isoformat(sep=" ")
+        return value
+
+    return adapt
+
+
+class SqlSink(ActivitySink):
+    """Upserts records into a table of any Airflow SQL (``DbApiHook``) connection.
+
+    :param conn_id: the Airflow connection of the database.
+    :param table: the table, optionally ``schema.table``; created when missing.
+    :param batch_size: rows per INSERT batch and transaction.
+    """
+
+    def __init__(self, conn_id: str, table: str = DEFAULT_TABLE, batch_size: int = DEFAULT_BATCH_SIZE):
+        if not conn_id:
+            raise LeadSquaredConfigError("conn_id is empty: pass the Airflow connection of the database")
+        self.conn_id = conn_id
+        self.table = validate_table_name(table)
+        self.batch_size = validate_batch_size(batch_size)
+        self._hook: DbApiHook | None = None
+        self._prepared = False
+
+    @property
+    def location(self) -> str:
+        return f"{self.conn_id}:{self.table}"
+
+    @property
+    def hook(self) -> DbApiHook:
+        """The connection's SQL hook (looked up on first use)."""
+        if self._hook is None:
+            from airflow.providers.common.sql.hooks.sql import DbApiHook
+
+            hook = BaseHook.get_hook(self.conn_id)
+            if not isinstance(hook, DbApiHook):
+                raise LeadSquaredConfigError(
+                    f"connection {self.conn_id!r} gives a {type(hook).__name__}, not a SQL "
+                    "(DbApiHook) connection: use a database connection such as sqlite or postgres"
+                )
+            self._hook = hook
+        return self._hook
+
+    def prepare(self) -> None:
+        """Create the table when it is missing (before any record is fetched)."""
+        if not self._prepared:
+            self.hook.run(create_table_sql(self.table, self.hook.dialect_name))
+            self._prepared = True
+
+    def write(self, records: Iterable[Record]) -> int:
+        """Upsert every record by ``id``, one transaction per batch; return the rows written.
+
+        A failure part way leaves the batches before it committed; since rows are keyed by
+        ``id``, running the task again completes the table without duplicating any row.
+        """
+        self.prepare()
+        hook = self.hook
+        adapt = _cell_adapter(hook.dialect_name)
+        column_types = list(COLUMN_TYPES.values())
+        count = 0
+        for batch in batched(records, self.batch_size):
+            rows = [
+                tuple(
+                    adapt(value, column_type)
+                    for value, column_type in zip(typed_row(record), column_types, strict=True)
+                )
+                for record in batch
+            ]
+            hook.insert_rows(
+                self.table,
+                rows,
+                target_fields=list(COLUMNS),
+                commit_every=self.batch_size,
+                replace=True,
+                replace_index=[KEY_COLUMN],
+                executemany=True,
+            )
+            count += len(rows)
+        return count

@@ -1,0 +1,59 @@
+"""Manual LeadSquared activities: the lead ids given when triggering, to a file and SQL.
+
+Trigger from the UI with the lead ids (comma- or newline-separated ProspectIDs) and,
+optionally, an activity event code. The file is keyed on the run id, so each run keeps its
+own file; the table is upserted by activity id.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import DAG, Param
+from leadsquared_settings import API_POOL, BASE_PATH, FILE_FORMAT, LEADSQUARED_CONN_ID, SQL_CONN_ID, SQL_TABLE
+
+from airflow_provider_leadact.operators import (
+    LeadSquaredActivitiesToObjectStorageOperator,
+    LeadSquaredActivitiesToSqlOperator,
+)
+
+with DAG(
+    dag_id="leadsquared_activities_manual",
+    description="LeadSquared activities of chosen leads, to a file and SQL",
+    schedule=None,
+    start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
+    catchup=False,
+    default_args={"retries": 1, "retry_delay": timedelta(minutes=1)},
+    params={
+        "lead_ids": Param(
+            "",
+            type="string",
+            minLength=36,
+            title="Lead ids",
+            description="ProspectIDs (GUIDs), separated by commas or new lines.",
+            format="multiline",
+        ),
+        "activity_event": Param(
+            None,
+            type=["null", "integer"],
+            title="Activity event",
+            description="Only activities with this event code (e.g. 201); empty for all.",
+        ),
+    },
+    tags=["leadsquared"],
+    doc_md=__doc__,
+) as dag:
+    common = {
+        "lead_ids": "{{ params.lead_ids }}",
+        "activity_event": "{{ params.activity_event if params.activity_event is not none else '' }}",
+        "leadsquared_conn_id": LEADSQUARED_CONN_ID,
+        "pool": API_POOL,
+    }
+    to_file = LeadSquaredActivitiesToObjectStorageOperator(
+        task_id="to_file",
+        path=BASE_PATH + "/manual/{{ run_id | replace(':', '_') | replace('+', '_') }}/activities." + FILE_FORMAT,
+        file_format=FILE_FORMAT,
+        **common,
+    )
+    to_sql = LeadSquaredActivitiesToSqlOperator(task_id="to_sql", conn_id=SQL_CONN_ID, table=SQL_TABLE, **common)
