@@ -73,6 +73,9 @@ def main() -> int:
 
     files_ok = in_files == truth and len(written) == len(truth)
     rows_ok = len(in_interval) == len(truth) and len({r[0] for r in rows}) == len(rows)
+    for record in written[:3]:
+        fields = {k: record[k] for k in ("lead_id", "id", "created_on", "event_name")}
+        print("Fetched            ", json.dumps(fields, ensure_ascii=False), "data:", _shorten(record["data"]))
     print(f"Interval            {start.isoformat()} .. {end.isoformat()}")
     print(f"Leads modified      {len(leads)}")
     print(f"Activities (truth)  {len(truth)}")
@@ -82,6 +85,11 @@ def main() -> int:
     print(f"Table rows          {len(rows)} in {database} (this interval: {len(in_interval)})  "
           f"no duplicates, all present: {rows_ok}")  # fmt: skip
     return 0 if files_ok and rows_ok else 1
+
+
+def _shorten(value: object, limit: int = 60) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def run(command: list[str], env: dict[str, str], quiet: bool = False) -> None:
