@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 import threading
 import time
 from collections import deque
@@ -19,6 +20,7 @@ from functools import cached_property
 from typing import Any
 
 import requests
+from airflow.exceptions import AirflowNotFoundException
 from requests.adapters import HTTPAdapter
 from tenacity import (
     Retrying,
@@ -157,15 +159,11 @@ class LeadSquaredHook(BaseHook):
         """The connection's validated settings (read on first use)."""
         try:
             conn = self.get_connection(self.leadsquared_conn_id)
-        except LeadSquaredError:
-            raise
-        except Exception as exc:
-            if type(exc).__name__ in ("AirflowNotFoundException", "ConnectionNotFound") or "isn't defined" in str(exc):
-                raise LeadSquaredConfigError(
-                    f"connection {self.leadsquared_conn_id!r} is not defined: create it (type LeadSquared) "
-                    f"under Admin > Connections or set AIRFLOW_CONN_{self.leadsquared_conn_id.upper()}"
-                ) from None
-            raise
+        except AirflowNotFoundException:
+            raise LeadSquaredConfigError(
+                f"connection {self.leadsquared_conn_id!r} is not defined: create it (type LeadSquared) "
+                f"under Admin > Connections or set AIRFLOW_CONN_{self.leadsquared_conn_id.upper()}"
+            ) from None
         settings = settings_from_connection(conn)
         # Airflow masks the password but not the login, and the Access Key lives in login.
         mask_secret(settings.access_key)
@@ -259,7 +257,19 @@ class LeadSquaredHook(BaseHook):
                 raise LeadSquaredTransientError(
                     f"{what}: no answer within {settings.timeout_seconds:g}s (extra 'timeout_seconds')"
                 ) from None
-            except requests.ConnectionError as exc:
+            except requests.exceptions.SSLError as exc:
+                # A certificate that does not verify is not a passing fault: never retried, never ignored.
+                reason = re.search(r"certificate verify failed:?[^'\")(]*", str(exc))
+                raise LeadSquaredError(
+                    f"{what}: the TLS certificate of {settings.base_url} was not accepted "
+                    f"({reason.group(0).strip() if reason else type(exc).__name__}); check the connection's host"
+                ) from None
+            except (
+                requests.ConnectionError,
+                requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.ContentDecodingError,
+            ) as exc:
+                # Includes a connection dropped before or during the answer.
                 raise LeadSquaredTransientError(f"{what}: connection failed ({type(exc).__name__})") from None
             self._latencies.append(time.monotonic() - started)
             try:
@@ -480,20 +490,21 @@ class LeadSquaredHook(BaseHook):
 
         pending: dict[Future[list[dict[str, Any]]], str] = {}
         position = 0
-        with ThreadPoolExecutor(max_workers=self.settings.max_concurrency, thread_name_prefix="leadact") as pool:
-            try:
-                while position < len(ids) or pending:
-                    # Refill up to the current target; it grows if calls turn out slow.
-                    while position < len(ids) and len(pending) < self._target_in_flight(position):
-                        pending[pool.submit(one, ids[position])] = ids[position]
-                        position += 1
-                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        lead_id = pending.pop(future)
-                        yield lead_id, future.result()
-            finally:
-                for future in pending:
-                    future.cancel()
+        pool = ThreadPoolExecutor(max_workers=self.settings.max_concurrency, thread_name_prefix="leadact")
+        try:
+            while position < len(ids) or pending:
+                # Refill up to the current target; it grows if calls turn out slow.
+                while position < len(ids) and len(pending) < self._target_in_flight(position):
+                    pending[pool.submit(one, ids[position])] = ids[position]
+                    position += 1
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    lead_id = pending.pop(future)
+                    yield lead_id, future.result()
+        finally:
+            # On a failure (or when the caller stops early) leads not yet started are dropped
+            # at once instead of being fetched for nothing; leads in flight finish their call.
+            pool.shutdown(wait=not pending, cancel_futures=True)
 
     def get_recently_modified_lead_ids(self, from_date: datetime, to_date: datetime) -> list[str]:
         """Return the ids of leads modified in ``[from_date, to_date)``, oldest change first.
