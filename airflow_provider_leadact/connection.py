@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -34,8 +35,6 @@ EXTRA_FIELDS: dict[str, tuple[type, Any, float | None, float | None]] = {
 }
 STRING_EXTRAS: dict[str, tuple[str, ...] | None] = {
     "rate_limit_backend": None,
-    "paging_offset": ("auto", "page0", "page1", "row"),
-    "record_count": ("auto", "total", "page"),
 }
 _HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
 
@@ -62,8 +61,6 @@ class LeadSquaredSettings:
     rate_limit_margin_seconds: float = -1.0
     max_concurrency: int = 64
     rate_limit_backend: str = "memory"
-    paging_offset: str = "auto"
-    record_count: str = "auto"
 
     def __repr__(self) -> str:
         return (
@@ -106,7 +103,8 @@ def _parse_number(conn_id: str, name: str, raw: Any, kind: type, low: float | No
         raise LeadSquaredConfigError(
             f"connection {conn_id!r}: extra {name!r} must be {'an integer' if kind is int else 'a number'}, got {raw!r}"
         ) from None
-    if (low is not None and value < low) or (high is not None and value > high):
+    # NaN compares false with every bound, so it is refused explicitly (as is infinity).
+    if not math.isfinite(value) or (low is not None and value < low) or (high is not None and value > high):
         raise LeadSquaredConfigError(
             f"connection {conn_id!r}: extra {name!r} is {value!r}; it must be between {low:g} and {high:g}"
         )

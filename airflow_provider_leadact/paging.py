@@ -137,7 +137,7 @@ class _LeadPager:
             if rows and not new:
                 raise LeadSquaredPagingError(
                     f"lead {self.lead_id}: page at Offset {offset} repeated activities already fetched; "
-                    f"the server is not paging as {mode!r} (set the connection extra 'paging_offset')"
+                    f"the server no longer pages as {mode!r} as it did for earlier leads; run the task again"
                 )
             consumed += len(rows)
             yield new
@@ -154,7 +154,7 @@ class _LeadPager:
             return "page0"
         raise LeadSquaredPagingError(
             f"lead {self.lead_id}: cannot tell how the server reads Paging.Offset (page 1 overlaps "
-            "page 0 in an unexpected way); set the connection extra 'paging_offset'"
+            "page 0 in an unexpected way); activities may have changed during paging: run the task again"
         )
 
 

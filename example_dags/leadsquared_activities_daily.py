@@ -61,6 +61,7 @@ with DAG(
     fetch_activities = LeadSquaredActivitiesToObjectStorageOperator.partial(
         task_id="fetch_activities",
         path=PARTITION + "/part-{{ '%05d' % ti.map_index }}." + FILE_FORMAT,
+        base_path=BASE_PATH,  # a rendered path outside the configured storage is refused
         file_format=FILE_FORMAT,
         leadsquared_conn_id=LEADSQUARED_CONN_ID,
         pool=API_POOL,

@@ -53,6 +53,7 @@ with DAG(
     to_file = LeadSquaredActivitiesToObjectStorageOperator(
         task_id="to_file",
         path=BASE_PATH + "/manual/{{ run_id | replace(':', '_') | replace('+', '_') }}/activities." + FILE_FORMAT,
+        base_path=BASE_PATH,  # a rendered path outside the configured storage is refused
         file_format=FILE_FORMAT,
         **common,
     )

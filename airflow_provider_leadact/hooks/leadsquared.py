@@ -85,8 +85,8 @@ class LeadSquaredHook(BaseHook):
     sandbox). Optional extras: ``rate_limit_calls`` (25), ``rate_limit_period_seconds`` (5),
     ``rate_limit_backend`` (``memory``, ``file`` or ``redis://...``), ``page_size`` (1000),
     ``timeout_seconds`` (60), ``max_attempts`` (6), ``retry_wait_seconds`` (1),
-    ``retry_max_wait_seconds`` (30), ``max_pages`` (10000), ``max_concurrency`` (64),
-    ``paging_offset`` and ``record_count`` (``auto``: learned from the server's answers).
+    ``retry_max_wait_seconds`` (30), ``max_pages`` (10000), ``max_concurrency`` (64). How the
+    server reads ``Paging`` is learned from its answers, never configured (see :mod:`.paging`).
 
     The connection is read on first use, never when the hook is created.
 
@@ -203,12 +203,12 @@ class LeadSquaredHook(BaseHook):
 
     @cached_property
     def profile(self) -> ServerProfile:
-        """What this hook has learned (or was told) about the server's paging."""
-        settings = self.settings
-        return ServerProfile(
-            offset_mode=None if settings.paging_offset == "auto" else settings.paging_offset,
-            totals=None if settings.record_count == "auto" else settings.record_count == "total",
-        )
+        """What this hook has learned about the server's paging.
+
+        Learned, never declared: a wrongly declared reading would skip or stop pages silently,
+        while the first answers show the reading for certain.
+        """
+        return ServerProfile()
 
     @property
     def stats(self) -> dict[str, float]:

@@ -21,7 +21,7 @@ from airflow_provider_leadact.operators.progress import FetchProgress
 from airflow_provider_leadact.records import flatten_activity
 from airflow_provider_leadact.sinks.base import DEFAULT_BATCH_SIZE, ActivitySink, Record, validate_batch_size
 from airflow_provider_leadact.sinks.formats import validate_file_format
-from airflow_provider_leadact.sinks.object_storage import ObjectStorageSink, asset_for_path
+from airflow_provider_leadact.sinks.object_storage import ObjectStorageSink, asset_for_path, check_storage_path
 from airflow_provider_leadact.sinks.sql import DEFAULT_TABLE, SqlSink, sql_asset, validate_table_name
 from airflow_provider_leadact.validation import normalize_lead_ids, validate_activity_event
 
@@ -82,6 +82,27 @@ class LeadSquaredActivitiesBaseOperator(BaseOperator, abc.ABC):
         self.get_file_url = get_file_url
         self.batch_size = validate_batch_size(batch_size)
 
+    def render_template(
+        self, content: Any, context: Any, jinja_env: Any = None, seen_oids: set[int] | None = None
+    ) -> Any:
+        """Render as Airflow does, but leave a string without any template marker as it is.
+
+        Airflow compiles a Jinja template for every string of a templated list: a literal list
+        of 100,000 lead ids would take minutes of CPU to render into itself.
+        """
+        if isinstance(content, str) and not self.template_ext:
+            env = jinja_env or self.get_template_env()
+            markers = (
+                env.block_start_string,
+                env.variable_start_string,
+                env.comment_start_string,
+                env.line_statement_prefix,
+                env.line_comment_prefix,
+            )
+            if not any(marker and marker in content for marker in markers):
+                return content
+        return super().render_template(content, context, jinja_env, seen_oids)
+
     @abc.abstractmethod
     def make_sink(self) -> ActivitySink:
         """Build the sink from the rendered parameters (no I/O)."""
@@ -91,9 +112,11 @@ class LeadSquaredActivitiesBaseOperator(BaseOperator, abc.ABC):
         lead_ids = parse_lead_ids(self.lead_ids)
         event = validate_activity_event(self.activity_event)
         sink = self.make_sink()
-        # A destination that cannot work fails here, before any API budget is spent.
-        sink.prepare()
         hook = LeadSquaredHook(leadsquared_conn_id=self.leadsquared_conn_id)
+        # The connection is read and checked (keys, host, extras) before the sink creates a
+        # table or folder; a destination that cannot work fails next. Both before any API call.
+        hook.settings  # noqa: B018
+        sink.prepare()
         progress = FetchProgress(len(lead_ids), self.log, lambda: hook.stats)
         self.log.info(
             "Fetching activities%s of %d leads into %s",
@@ -155,21 +178,29 @@ class LeadSquaredActivitiesToObjectStorageOperator(LeadSquaredActivitiesBaseOper
         ``file:///data/ls/{{ ds }}/part-{{ ti.map_index }}.jsonl`` or
         ``s3://aws_default@bucket/ls/{{ ds }}/activities.parquet``. (templated)
     :param file_format: ``jsonl`` (default), ``csv`` or ``parquet`` (``parquet`` extra).
+    :param base_path: the configured storage (not templated): when given, the rendered ``path``
+        must lie inside this folder, e.g. ``s3://aws_default@bucket/leadsquared``; a rendered
+        path outside it, or with a ``..`` segment, is refused before any API call.
 
     The other parameters are those of :class:`LeadSquaredActivitiesBaseOperator`.
     """
 
     template_fields: Sequence[str] = (*LeadSquaredActivitiesBaseOperator.template_fields, "path")
 
-    def __init__(self, *, path: str, file_format: str = "jsonl", **kwargs: Any) -> None:
+    def __init__(self, *, path: str, file_format: str = "jsonl", base_path: str | None = None, **kwargs: Any) -> None:
         if "outlets" not in kwargs and isinstance(path, str) and path.strip():
             kwargs["outlets"] = [asset_for_path(path)]
         super().__init__(**kwargs)
         self.path = path
         self.file_format = validate_file_format(file_format)
+        if base_path is not None:
+            check_storage_path(base_path, name="base_path", folder=True)
+        self.base_path = base_path
 
     def make_sink(self) -> ObjectStorageSink:
-        return ObjectStorageSink(self.path, file_format=self.file_format, batch_size=self.batch_size)
+        return ObjectStorageSink(
+            self.path, file_format=self.file_format, batch_size=self.batch_size, base_path=self.base_path
+        )
 
 
 class LeadSquaredActivitiesToSqlOperator(LeadSquaredActivitiesBaseOperator):

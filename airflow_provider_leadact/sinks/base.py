@@ -7,6 +7,8 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any
 
+from airflow_provider_leadact.exceptions import LeadSquaredConfigError
+
 #: Records per batch unless a sink is told otherwise: large enough to amortise a round trip,
 #: small enough that a batch of wide activities stays a few megabytes.
 DEFAULT_BATCH_SIZE = 1000
@@ -22,9 +24,9 @@ def batched(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
 
 
 def validate_batch_size(batch_size: int) -> int:
-    """Return ``batch_size`` if it is a positive integer, else raise ``ValueError``."""
+    """Return ``batch_size`` if it is a positive integer, else raise ``LeadSquaredConfigError`` (a ``ValueError``)."""
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        raise LeadSquaredConfigError(f"batch_size must be a positive integer (records per write), got {batch_size!r}")
     return batch_size
 
 

@@ -59,15 +59,26 @@ class _TextWriter(RecordWriter):
         self._text.detach()
 
 
+#: Characters that JSON leaves as they are but many readers (Python's ``str.splitlines()``
+#: among them) take for line breaks; they are written escaped, so every record is one line.
+_LINE_BREAKS = (("\x85", "\\u0085"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029"))
+
+
+def _json_line(record: dict[str, Any]) -> str:
+    line = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    if not line.isascii():
+        for character, escaped in _LINE_BREAKS:
+            line = line.replace(character, escaped)
+    return line + "\n"
+
+
 class JsonLinesWriter(_TextWriter):
     """One JSON object per line, nested values as JSON objects: the record exactly as flattened."""
 
     extension = "jsonl"
 
     def write_batch(self, records: Sequence[dict[str, Any]]) -> None:
-        self._text.writelines(
-            json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n" for record in records
-        )
+        self._text.writelines(_json_line(record) for record in records)
         self._text.flush()
 
 

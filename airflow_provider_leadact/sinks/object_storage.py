@@ -14,7 +14,10 @@ Either way a failure leaves the previous complete object (or nothing) at the pat
 from __future__ import annotations
 
 import os
+import posixpath
+import re
 import tempfile
+import time
 import uuid
 from collections.abc import Iterable
 from typing import BinaryIO
@@ -64,6 +67,56 @@ def asset_for_path(path: str) -> Asset:
     return Asset(uri=urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2])))
 
 
+def _split_storage_path(url: str) -> tuple[str, str]:
+    """Return ``(protocol, path as written)``: ``file`` for local paths, ``bucket/key`` for stores.
+
+    The user info of a URL (the Airflow connection id) is dropped; nothing is normalised, so a
+    caller can still see ``..`` segments.
+    """
+    parts = urlsplit(url)
+    if len(parts.scheme) > 1:  # not a drive letter
+        protocol = parts.scheme.lower()
+        return "file" if protocol in LOCAL_PROTOCOLS else protocol, parts.netloc.rpartition("@")[2] + parts.path
+    return "file", url
+
+
+def check_storage_path(url: str, *, name: str = "path", folder: bool = False) -> tuple[str, str]:
+    """Check a rendered storage URL and return ``(protocol, normalised path)``.
+
+    Refused, naming what to fix: an empty value (a template that rendered to nothing), a URL
+    without a path, a ``..`` segment, a relative local path (it would land in whatever folder
+    the worker happens to run in) and, unless ``folder``, a path that names a folder.
+
+    :param url: the rendered URL or local path.
+    :param name: the parameter's name, for messages.
+    :param folder: whether the value names a folder (``base_path``) rather than a file.
+    :raises LeadSquaredConfigError: for any of the above.
+    """
+    text = str(url).strip()
+    example = "file:///data/leadsquared" if folder else "file:///data/leadsquared/activities.jsonl"
+    if not text:
+        raise LeadSquaredConfigError(
+            f"{name} is empty (did its template render to nothing?): pass a URL such as {example}"
+        )
+    shown = safe_url(text)
+    protocol, raw = _split_storage_path(text)
+    if not raw.strip("/"):
+        what = "a folder" if folder else "a file"
+        raise LeadSquaredConfigError(f"{name} {shown!r} has no path: it must name {what}, e.g. {example}")
+    if ".." in raw.split("/"):
+        raise LeadSquaredConfigError(
+            f"{name} {shown!r} contains a '..' segment: pass the location itself, without '..'"
+        )
+    if protocol == "file" and not raw.startswith("/"):
+        raise LeadSquaredConfigError(
+            f"{name} {shown!r} is a relative path, which would depend on the worker's current folder: "
+            f"pass an absolute path or URL such as {example}"
+        )
+    if not folder and raw.endswith("/"):
+        raise LeadSquaredConfigError(f"{name} {shown!r} names a folder, not a file")
+    return protocol, posixpath.normpath(raw)
+
+
 class ObjectStorageSink(ActivitySink):
     """Writes records to one file at an Airflow ``ObjectStoragePath``.
 
@@ -71,6 +124,11 @@ class ObjectStorageSink(ActivitySink):
         (the user info names an Airflow connection).
     :param file_format: ``jsonl`` (default), ``csv`` or ``parquet`` (needs the ``parquet`` extra).
     :param batch_size: records per write (and per Parquet row group).
+    :param base_path: when given, the configured storage: ``path`` must lie inside this folder
+        (same protocol; checked after any template was rendered), so a rendered value cannot
+        send the file elsewhere.
+    :raises LeadSquaredConfigError: for a path that is empty, names a folder, is relative,
+        contains ``..`` or lies outside ``base_path``.
     """
 
     def __init__(
@@ -78,11 +136,18 @@ class ObjectStorageSink(ActivitySink):
         path: str | ObjectStoragePath,
         file_format: str = "jsonl",
         batch_size: int = DEFAULT_BATCH_SIZE,
+        base_path: str | None = None,
     ) -> None:
         self.file_format = validate_file_format(file_format)
         self.batch_size = validate_batch_size(batch_size)
-        if not str(path).strip():
-            raise LeadSquaredConfigError("path is empty: pass a URL such as file:///data/activities.jsonl")
+        protocol, normalised = check_storage_path(str(path))
+        if base_path is not None:
+            base_protocol, base = check_storage_path(str(base_path), name="base_path", folder=True)
+            if protocol != base_protocol or not normalised.startswith(base.rstrip("/") + "/"):
+                raise LeadSquaredConfigError(
+                    f"path {safe_url(str(path).strip())!r} is outside the configured storage "
+                    f"base_path {safe_url(str(base_path).strip())!r}: write under that folder"
+                )
         self.path = path if isinstance(path, ObjectStoragePath) else ObjectStoragePath(str(path).strip())
         if self.path.name in ("", ".", ".."):
             raise LeadSquaredConfigError(f"path {self.location!r} names a folder, not a file")
@@ -130,6 +195,7 @@ class ObjectStorageSink(ActivitySink):
         # A sibling in the same folder is on the same file system, so the rename is atomic;
         # the leading dot keeps it out of most readers' globs while it is being written.
         temporary = os.path.join(folder, f".{os.path.basename(final)}.{uuid.uuid4().hex}.tmp")
+        started = time.time()
         try:
             with open(temporary, "wb") as file:
                 count = self._write_to(file, records)
@@ -141,6 +207,7 @@ class ObjectStorageSink(ActivitySink):
             if os.path.exists(temporary):
                 os.unlink(temporary)
             raise
+        _remove_abandoned_temporaries(final, started)
         return count
 
     def _write_remote(self, records: Iterable[Record]) -> int:
@@ -150,6 +217,24 @@ class ObjectStorageSink(ActivitySink):
             # One upload of the finished file: the store shows the key only when it is complete.
             self.path.fs.put_file(spool.name, self.path.path)
         return count
+
+
+def _remove_abandoned_temporaries(final: str, before: float) -> None:
+    """Delete temporaries of ``final`` that an earlier, killed attempt left (SIGKILL skips cleanup).
+
+    Only this sink's own names (``.<name>.<32 hex>.tmp``) not written to since ``before`` (when
+    the successful attempt started) are removed; a writer still at work keeps touching its file.
+    """
+    folder, name = os.path.split(final)
+    pattern = re.compile(rf"\.{re.escape(name)}\.[0-9a-f]{{32}}\.tmp")
+    for entry in os.scandir(folder or "."):
+        if not pattern.fullmatch(entry.name):
+            continue
+        try:
+            if entry.stat().st_mtime < before:
+                os.unlink(entry.path)
+        except FileNotFoundError:
+            pass
 
 
 def remove_stale_files(folder: str, keep: Iterable[str], prefix: str = "part-") -> list[str]:

@@ -107,8 +107,8 @@ def _cell_adapter(dialect_name: str) -> Callable[[Any, ColumnType], Any]:
         if column_type is ColumnType.JSON:
             return to_json_text(value)
         if dialect_name == "sqlite":
-            # SQLite has no boolean or time types, and DbApiHook passes every SQLite value
-            # through str(): keep the conventional 0/1 and the API's own time text.
+            # SQLite has no boolean or time types: keep the conventional 0/1 and the API's
+            # own time text.
             if column_type is ColumnType.BOOLEAN:
                 return int(value)
             if column_type is ColumnType.TIMESTAMP:
@@ -143,9 +143,16 @@ class SqlSink(ActivitySink):
     def hook(self) -> DbApiHook:
         """The connection's SQL hook (looked up on first use)."""
         if self._hook is None:
+            from airflow.exceptions import AirflowNotFoundException
             from airflow.providers.common.sql.hooks.sql import DbApiHook
 
-            hook = BaseHook.get_hook(self.conn_id)
+            try:
+                hook = BaseHook.get_hook(self.conn_id)
+            except AirflowNotFoundException:
+                raise LeadSquaredConfigError(
+                    f"connection {self.conn_id!r} is not defined: create the database connection (e.g. sqlite "
+                    f"or postgres) under Admin > Connections or set AIRFLOW_CONN_{self.conn_id.upper()}"
+                ) from None
             if not isinstance(hook, DbApiHook):
                 raise LeadSquaredConfigError(
                     f"connection {self.conn_id!r} gives a {type(hook).__name__}, not a SQL "
@@ -179,14 +186,32 @@ class SqlSink(ActivitySink):
                 )
                 for record in batch
             ]
-            hook.insert_rows(
-                self.table,
-                rows,
-                target_fields=list(COLUMNS),
-                commit_every=self.batch_size,
-                replace=True,
-                replace_index=[KEY_COLUMN],
-                executemany=True,
-            )
+            if hook.dialect_name == "sqlite":
+                self._replace_sqlite(rows)
+            else:
+                hook.insert_rows(
+                    self.table,
+                    rows,
+                    target_fields=list(COLUMNS),
+                    commit_every=self.batch_size,
+                    replace=True,
+                    replace_index=[KEY_COLUMN],
+                    executemany=True,
+                )
             count += len(rows)
         return count
+
+    def _replace_sqlite(self, rows: list[tuple[Any, ...]]) -> None:
+        """``REPLACE`` one batch in one transaction, binding values with their own types.
+
+        ``DbApiHook.insert_rows`` hands SQLite every value as text, and SQLite's text-to-REAL
+        conversion is not exact: a latitude of 53.357958 came back as 53.357957999999996.
+        """
+        placeholders = ", ".join("?" for _ in COLUMNS)
+        sql = f"REPLACE INTO {self.table} ({', '.join(COLUMNS)}) VALUES ({placeholders})"
+        connection = self.hook.get_conn()
+        try:
+            with connection:  # commits the batch, or rolls it back on an error
+                connection.executemany(sql, rows)
+        finally:
+            connection.close()

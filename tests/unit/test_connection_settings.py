@@ -81,7 +81,6 @@ def test_prefixed_extras_from_the_ui_form_are_read():
         ({"page_size": 100000}, "page_size"),
         ({"timeout_seconds": -1}, "timeout_seconds"),
         ({"rate_limit_backend": "zookeeper://x"}, "rate_limit_backend"),
-        ({"paging_offset": "sideways"}, "paging_offset"),
         ({"page_size": True}, "page_size"),
     ],
 )

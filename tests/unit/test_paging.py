@@ -122,8 +122,9 @@ def test_pages_are_bounded_when_the_server_never_ends():
     assert endless.calls == 50
 
 
-def test_a_wrongly_declared_reading_is_detected_not_silently_lossy():
-    # Declared page0 but the server reads row offsets: page 2 repeats rows already seen.
+def test_a_reading_that_stops_holding_is_detected_not_silently_lossy():
+    # Learned (here: preset) 1-based pages, but the server reads row offsets: the next page
+    # repeats rows already fetched, and that fails loudly.
     server = Server(50, "row", "page", None)
-    with pytest.raises(LeadSquaredPagingError, match="paging_offset"):
+    with pytest.raises(LeadSquaredPagingError, match="no longer pages as 'page1'"):
         fetch_all(server, 10, ServerProfile(offset_mode="page1"))

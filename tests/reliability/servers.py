@@ -1,0 +1,200 @@
+"""Loopback servers placed in front of the sandbox: a TLS terminator and a proxy that fails chosen leads.
+
+Both forward to the real sandbox; they only add what the sandbox cannot do itself (serve
+https, fail one lead on every call), so the hook under test talks to the real API behind them.
+"""
+
+from __future__ import annotations
+
+import datetime
+import http.client
+import ipaddress
+import socket
+import ssl
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+
+def make_certificate(folder: Path, *, dns_names: list[str], ip_addresses: list[str], name: str) -> tuple[Path, Path]:
+    """Write a self-signed certificate and its key (PEM); return ``(cert, key)`` paths."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, dns_names[0] if dns_names else name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    alternative = [x509.DNSName(n) for n in dns_names] + [x509.IPAddress(ipaddress.ip_address(a)) for a in ip_addresses]
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName(alternative), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / f"{name}.pem", folder / f"{name}.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
+
+
+@dataclass
+class TlsStats:
+    handshakes: int = 0
+    failed_handshakes: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def tls_terminator(target: tuple[str, int], cert: Path, key: Path) -> Iterator[tuple[str, TlsStats]]:
+    """Serve https on loopback, piping each decrypted connection to ``target`` (the sandbox).
+
+    Yields ``(base URL, stats)``; a client that refuses the certificate shows up as a failed
+    handshake and never reaches the target.
+    """
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    stats = TlsStats()
+    stop = threading.Event()
+
+    def pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while chunk := source.recv(65536):
+                sink.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def serve(raw: socket.socket) -> None:
+        raw.settimeout(10)
+        try:
+            secure = context.wrap_socket(raw, server_side=True)
+        except (ssl.SSLError, OSError) as error:
+            stats.failed_handshakes += 1
+            stats.errors.append(str(error))
+            raw.close()
+            return
+        stats.handshakes += 1
+        secure.settimeout(None)
+        upstream = socket.create_connection(target)
+        threading.Thread(target=pipe, args=(upstream, secure), daemon=True).start()
+        pipe(secure, upstream)
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                raw, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(raw,), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{listener.getsockname()[1]}", stats
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        listener.close()
+
+
+_SERVER_ERROR_BODY = b'{"Message":"An error has occurred."}'
+
+
+class FailingLeadsProxy:
+    """An HTTP proxy to the sandbox that answers HTTP 500 to every call for the leads in ``failing``.
+
+    Everything else (other leads, other endpoints) is forwarded unchanged, headers included.
+    ``failed`` counts the 500s sent per lead; ``forwarded`` the calls passed on.
+    """
+
+    def __init__(self, target_url: str, failing: set[str] | None = None) -> None:
+        self.target = urlsplit(target_url)
+        self.failing = {lead.lower() for lead in failing or set()}
+        self.failed: Counter[str] = Counter()
+        self.forwarded = 0
+        self._lock = threading.Lock()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                self._handle()
+
+            def do_POST(self) -> None:
+                self._handle()
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                query = {k.lower(): v[0] for k, v in parse_qs(urlsplit(self.path).query).items()}
+                lead = (query.get("leadid") or "").lower()
+                if lead in proxy.failing:
+                    with proxy._lock:
+                        proxy.failed[lead] += 1
+                    self._reply(500, _SERVER_ERROR_BODY, "application/json; charset=utf-8")
+                    return
+                upstream = http.client.HTTPConnection(proxy.target.hostname, proxy.target.port, timeout=30)
+                try:
+                    headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+                    upstream.request(self.command, self.path, body=body or None, headers=headers)
+                    answer = upstream.getresponse()
+                    payload = answer.read()
+                    with proxy._lock:
+                        proxy.forwarded += 1
+                    self._reply(answer.status, payload, answer.getheader("Content-Type") or "application/json")
+                except OSError:
+                    self.close_connection = True
+                finally:
+                    upstream.close()
+
+            def _reply(self, status: int, payload: bytes, content_type: str) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> FailingLeadsProxy:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
