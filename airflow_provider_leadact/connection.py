@@ -8,8 +8,10 @@ here with a message that names the setting to fix.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import ipaddress
+import json
 import math
 import re
 from dataclasses import dataclass
@@ -83,6 +85,41 @@ class LeadSquaredSettings:
         if self.rate_limit_margin_seconds >= 0:
             return self.rate_limit_margin_seconds
         return min(1.0, max(0.1, 0.03 * self.rate_limit_period_seconds))
+
+
+def _extras(conn: Any, conn_id: str) -> dict[str, Any]:
+    """The connection's extras, refusing text that is not a JSON object and names not known.
+
+    Airflow turns an extra that is not JSON into ``{}`` with a log line, and a misspelt name
+    would silently leave its default in force: both are refused here instead.
+    """
+    raw = getattr(conn, "extra", None)
+    if isinstance(raw, str) and raw.strip():
+        try:
+            extras = json.loads(raw)
+        except ValueError as error:
+            raise LeadSquaredConfigError(
+                f"connection {conn_id!r}: extra is not valid JSON ({error.msg} at character {error.pos}); "
+                'expected an object such as {"rate_limit_calls": 25}'
+            ) from None
+        if not isinstance(extras, dict):
+            raise LeadSquaredConfigError(
+                f'connection {conn_id!r}: extra must be a JSON object such as {{"rate_limit_calls": 25}}'
+            )
+    else:
+        extras = dict(conn.extra_dejson or {})
+    known = [*EXTRA_FIELDS, *STRING_EXTRAS]
+    unknown = []
+    for name in extras:
+        plain = name.removeprefix(f"extra__{CONN_TYPE}__")
+        if plain not in known:
+            guess = difflib.get_close_matches(plain, known, n=1)
+            unknown.append(f"{name!r}" + (f" (did you mean {guess[0]!r}?)" if guess else ""))
+    if unknown:
+        raise LeadSquaredConfigError(
+            f"connection {conn_id!r}: unknown extra {', '.join(unknown)}; known extras: {', '.join(known)}"
+        )
+    return extras
 
 
 def _extra_value(extras: dict[str, Any], name: str) -> Any:
@@ -199,22 +236,27 @@ def settings_from_connection(conn: Any) -> LeadSquaredSettings:
             "(My Profile > Settings > API and Webhooks)"
         )
     base_url = build_base_url(conn_id, conn.host, conn.port, conn.schema)
-    extras = conn.extra_dejson or {}
+    extras = _extras(conn, conn_id)
     values: dict[str, Any] = {}
+    problems: list[str] = []
     for name, (kind, _default, low, high) in EXTRA_FIELDS.items():
         raw = _extra_value(extras, name)
         if raw is not None and raw != "":
-            values[name] = _parse_number(conn_id, name, raw, kind, low, high)
+            try:
+                values[name] = _parse_number(conn_id, name, raw, kind, low, high)
+            except LeadSquaredConfigError as error:
+                problems.append(str(error))
     for name, allowed in STRING_EXTRAS.items():
         raw = _extra_value(extras, name)
         if raw is None or raw == "":
             continue
         text = str(raw).strip()
         if allowed is not None and text.lower() not in allowed:
-            raise LeadSquaredConfigError(
-                f"connection {conn_id!r}: extra {name!r} is {raw!r}; expected one of {', '.join(allowed)}"
-            )
+            problems.append(f"connection {conn_id!r}: extra {name!r} is {raw!r}; expected one of {', '.join(allowed)}")
         values[name] = text.lower() if allowed is not None else text
+    if problems:
+        # Every bad extra at once: fixing them one failed run at a time wastes runs.
+        raise LeadSquaredConfigError("; ".join(problems))
     settings = LeadSquaredSettings(
         conn_id=conn_id, base_url=base_url, access_key=access_key, secret_key=secret_key, **values
     )

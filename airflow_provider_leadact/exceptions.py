@@ -6,23 +6,30 @@ said) and never carries an access or secret key.
 
 from __future__ import annotations
 
-from airflow.exceptions import AirflowException
+try:
+    from airflow.sdk.exceptions import AirflowException, AirflowFailException
+except ImportError:  # pragma: no cover - older Airflow 3 releases
+    from airflow.exceptions import AirflowException, AirflowFailException
 
 
 class LeadSquaredError(AirflowException):
     """Base class of every error raised by this provider."""
 
 
-class LeadSquaredConfigError(LeadSquaredError, ValueError):
-    """A connection, parameter or input that cannot work; raised before any API call."""
+class LeadSquaredConfigError(LeadSquaredError, AirflowFailException, ValueError):
+    """A connection, parameter or input that cannot work; raised before any API call.
+
+    An ``AirflowFailException``: Airflow fails the task without retrying, since a retry would
+    meet the same input.
+    """
 
 
-class LeadSquaredAuthError(LeadSquaredError):
-    """The service refused the keys (HTTP 401): wrong keys or the wrong region host."""
+class LeadSquaredAuthError(LeadSquaredError, AirflowFailException):
+    """The service refused the keys (HTTP 401): wrong keys or the wrong region host. Not retried."""
 
 
-class LeadSquaredNotFoundError(LeadSquaredError):
-    """The service answered 404: the host or base URL does not serve this API."""
+class LeadSquaredNotFoundError(LeadSquaredError, AirflowFailException):
+    """The service answered 404: the host or base URL does not serve this API. Not retried."""
 
 
 class LeadSquaredApiError(LeadSquaredError):

@@ -16,6 +16,7 @@ by ``Id``, and the number of pages per lead is bounded.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from airflow_provider_leadact.exceptions import LeadSquaredPagingError
 FetchPage = Callable[[int, int], tuple["int | None", list[dict[str, Any]]]]
 
 OFFSET_MODES = ("page0", "page1", "row")
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -101,6 +103,14 @@ class _LeadPager:
 
     def done(self, record_count: int | None, rows: list[dict[str, Any]]) -> bool:
         if not rows:
+            if self.profile.totals and record_count is not None and len(self.seen) < record_count:
+                # Activities deleted while paging, or a server counting what it does not return.
+                log.warning(
+                    "lead %s: RecordCount says %d activities but paging ended after %d",
+                    self.lead_id,
+                    record_count,
+                    len(self.seen),
+                )
             return True
         if self.profile.totals and record_count is not None:
             return len(self.seen) >= record_count

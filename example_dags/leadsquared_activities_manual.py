@@ -1,8 +1,9 @@
 """Manual LeadSquared activities: the lead ids given when triggering, to a file and SQL.
 
 Trigger from the UI with the lead ids (comma- or newline-separated ProspectIDs) and,
-optionally, an activity event code. The file is keyed on the run id, so each run keeps its
-own file; the table is upserted by activity id.
+optionally, an activity event code. ``to_file`` fetches the activities once into a file keyed
+on the run id (each run keeps its own); ``to_sql`` loads that file into the table, upserting
+by activity id, so file and table hold the same fetch and the API budget is spent once.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from leadsquared_settings import API_POOL, BASE_PATH, FILE_FORMAT, LEADSQUARED_C
 
 from airflow_provider_leadact.operators import (
     LeadSquaredActivitiesToObjectStorageOperator,
-    LeadSquaredActivitiesToSqlOperator,
+    LeadSquaredActivityFilesToSqlOperator,
 )
 
 with DAG(
@@ -44,17 +45,16 @@ with DAG(
     tags=["leadsquared"],
     doc_md=__doc__,
 ) as dag:
-    common = {
-        "lead_ids": "{{ params.lead_ids }}",
-        "activity_event": "{{ params.activity_event if params.activity_event is not none else '' }}",
-        "leadsquared_conn_id": LEADSQUARED_CONN_ID,
-        "pool": API_POOL,
-    }
     to_file = LeadSquaredActivitiesToObjectStorageOperator(
         task_id="to_file",
+        lead_ids="{{ params.lead_ids }}",
+        activity_event="{{ params.activity_event if params.activity_event is not none else '' }}",
+        leadsquared_conn_id=LEADSQUARED_CONN_ID,
+        pool=API_POOL,
         path=BASE_PATH + "/manual/{{ run_id | replace(':', '_') | replace('+', '_') }}/activities." + FILE_FORMAT,
         base_path=BASE_PATH,  # a rendered path outside the configured storage is refused
         file_format=FILE_FORMAT,
-        **common,
     )
-    to_sql = LeadSquaredActivitiesToSqlOperator(task_id="to_sql", conn_id=SQL_CONN_ID, table=SQL_TABLE, **common)
+    to_sql = LeadSquaredActivityFilesToSqlOperator(
+        task_id="to_sql", paths=to_file.output, conn_id=SQL_CONN_ID, table=SQL_TABLE
+    )

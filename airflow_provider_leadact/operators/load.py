@@ -6,14 +6,14 @@ loads those files: the API budget is spent once however many destinations follow
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from airflow.sdk import BaseOperator, ObjectStoragePath
 
 from airflow_provider_leadact.exceptions import LeadSquaredConfigError
 from airflow_provider_leadact.sinks.base import DEFAULT_BATCH_SIZE, Record, validate_batch_size
-from airflow_provider_leadact.sinks.formats import read_json_lines
+from airflow_provider_leadact.sinks.formats import READERS
 from airflow_provider_leadact.sinks.sql import DEFAULT_TABLE, SqlSink, sql_asset, validate_table_name
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ def file_urls(value: Any) -> list[str]:
 
 
 class LeadSquaredActivityFilesToSqlOperator(BaseOperator):
-    """Upsert the activities in JSON Lines files (as written by the object storage operator) into a table.
+    """Upsert the activities in files written by the object storage operator (JSON Lines, CSV, Parquet) into a table.
 
     Same table and upsert as :class:`~airflow_provider_leadact.operators.activities.LeadSquaredActivitiesToSqlOperator`:
     rows keyed by activity ``id``, so loading a file twice changes nothing.
@@ -74,8 +74,10 @@ class LeadSquaredActivityFilesToSqlOperator(BaseOperator):
         """Load every file; return a summary (files, activities, table)."""
         urls = file_urls(self.paths)
         for url in urls:
-            if not url.endswith(".jsonl"):
-                raise LeadSquaredConfigError(f"{url}: only JSON Lines (.jsonl) files can be loaded")
+            if _reader(url) is None:
+                raise LeadSquaredConfigError(
+                    f"{url}: only files written by the object storage operator can be loaded (.{', .'.join(READERS)})"
+                )
         sink = SqlSink(self.conn_id, table=self.table, batch_size=self.batch_size)
         sink.prepare()
         written = sink.write(self._records(urls))
@@ -84,5 +86,11 @@ class LeadSquaredActivityFilesToSqlOperator(BaseOperator):
 
     def _records(self, urls: list[str]) -> Iterator[Record]:
         for url in urls:
+            read = _reader(url)
             with ObjectStoragePath(url).open("rb") as file:
-                yield from read_json_lines(file)
+                yield from read(file)  # type: ignore[misc]
+
+
+def _reader(url: str) -> Callable[[BinaryIO], Iterator[Record]] | None:
+    """The reader of a file by its extension (``.jsonl``, ``.csv``, ``.parquet``), or None."""
+    return READERS.get(url.rpartition(".")[2].lower())

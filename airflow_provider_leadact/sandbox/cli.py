@@ -69,6 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     add("--fault-truncated", float, "probability of a body cut in half")
     add("--slow-seconds", float, "delay of a slow answer")
     add("--fault-seed", int, "seed of the random faults")
+    parser.add_argument(
+        "--print-connection",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="also print, on stderr, the export line of an Airflow connection to this sandbox",
+    )
     return parser
 
 
@@ -81,6 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = vars(parser.parse_args(argv))
     truth_file = args.pop("truth_file")
+    print_connection = args.pop("print_connection", False)
     try:
         sandbox = Sandbox(SandboxConfig(**args))
     except ValueError as error:
@@ -102,6 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"leadact-sandbox: cannot listen: {error}", file=sys.stderr)
             return 1
         print(f"leadact-sandbox listening on {sandbox.url}", flush=True)
+        if print_connection:
+            print(f"export AIRFLOW_CONN_LEADSQUARED_DEFAULT='{sandbox.connection_json()}'", file=sys.stderr, flush=True)
         # wait() with a timeout keeps the main thread responsive to signals on every platform.
         while not stop.wait(0.5):
             pass

@@ -11,7 +11,7 @@ import abc
 import csv
 import io
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, BinaryIO
 
 from airflow_provider_leadact.exceptions import LeadSquaredConfigError
@@ -198,6 +198,34 @@ def validate_file_format(file_format: str) -> str:
     return name
 
 
+def read_csv(file: BinaryIO) -> Iterator[dict[str, Any]]:
+    """Yield the records of a CSV file written by :class:`CsvWriter`, one at a time.
+
+    Cells are text: JSON columns are decoded here and typed columns are converted by the SQL
+    sink (an empty cell is None there). An empty text cell cannot be told from None in CSV.
+    """
+    reader = csv.DictReader(io.TextIOWrapper(file, encoding="utf-8", newline=""))
+    for row in reader:
+        record: dict[str, Any] = dict(row)
+        for column, column_type in COLUMN_TYPES.items():
+            if column_type is ColumnType.JSON:
+                text = record.get(column)
+                record[column] = json.loads(text) if text else None
+        yield record
+
+
+def read_parquet(file: BinaryIO) -> Iterator[dict[str, Any]]:
+    """Yield the records of a Parquet file written by :class:`ParquetWriter`, a row group at a time."""
+    _, pq = import_pyarrow()
+    json_columns = [column for column, kind in COLUMN_TYPES.items() if kind is ColumnType.JSON]
+    for batch in pq.ParquetFile(file).iter_batches():
+        for record in batch.to_pylist():
+            for column in json_columns:
+                text = record.get(column)
+                record[column] = json.loads(text) if text is not None else None
+            yield record
+
+
 def read_json_lines(file: BinaryIO) -> Iterator[dict[str, Any]]:
     """Yield the records of a JSON Lines file written by :class:`JsonLinesWriter`, one at a time."""
     for number, line in enumerate(io.TextIOWrapper(file, encoding="utf-8", newline=""), 1):
@@ -206,3 +234,11 @@ def read_json_lines(file: BinaryIO) -> Iterator[dict[str, Any]]:
                 yield json.loads(line)
             except ValueError as err:
                 raise ValueError(f"line {number} is not JSON: {err}") from err
+
+
+#: Reader of each format, by file name extension: what the loader reads back.
+READERS: dict[str, Callable[[BinaryIO], Iterator[dict[str, Any]]]] = {
+    "jsonl": read_json_lines,
+    "csv": read_csv,
+    "parquet": read_parquet,
+}

@@ -39,9 +39,33 @@ def test_files_load_into_sql_and_reload_without_duplicates(parts, sqlite_conn_id
     )
 
 
-def test_only_json_lines_files_are_loaded(sqlite_conn_id: str) -> None:
-    op = LeadSquaredActivityFilesToSqlOperator(task_id="load", paths=["file:///x/a.parquet"], conn_id=sqlite_conn_id)
-    with pytest.raises(LeadSquaredConfigError, match="JSON Lines"):
+@pytest.mark.parametrize("file_format", ["csv", "parquet"])
+def test_every_written_format_loads_to_the_same_rows(
+    activity_sandbox, truth_records, tmp_path: Path, sqlite_conn_id: str, table_name: str, file_format: str
+) -> None:
+    truth = truth_records(activity_sandbox.lead_ids()[:8])
+    hook = BaseHook.get_hook(sqlite_conn_id)
+    tables = {}
+    for fmt in ("jsonl", file_format):
+        url = f"file://{tmp_path}/part-00000.{fmt}"
+        ObjectStorageSink(url, file_format=fmt).write(truth.values())
+        tables[fmt] = f"{table_name}_{fmt}"
+        LeadSquaredActivityFilesToSqlOperator(
+            task_id="load", paths=[url], conn_id=sqlite_conn_id, table=tables[fmt]
+        ).execute({})
+    # Same rows whichever format the files were written in, JSON columns included; text
+    # columns compared with None as "" (CSV cannot tell them apart).
+    jsonl, other = (
+        sorted(tuple("" if v is None else v for v in row) for row in hook.get_records(f"SELECT * FROM {tables[fmt]}"))
+        for fmt in ("jsonl", file_format)
+    )
+    assert len(jsonl) == len(truth)
+    assert other == jsonl
+
+
+def test_unknown_files_are_refused(sqlite_conn_id: str) -> None:
+    op = LeadSquaredActivityFilesToSqlOperator(task_id="load", paths=["file:///x/a.xlsx"], conn_id=sqlite_conn_id)
+    with pytest.raises(LeadSquaredConfigError, match="only files written by the object storage operator"):
         op.execute({})
 
 

@@ -102,3 +102,23 @@ def test_every_setting_has_a_flag() -> None:
     assert "truth_file" in flags
     parsed = vars(build_parser().parse_args(["--row-cap", "none", "--latency", "0.3", "--fault-seed", "4"]))
     assert parsed == {"row_cap": None, "latency": 0.3, "fault_seed": 4, "truth_file": None}
+
+
+def test_print_connection_gives_a_working_airflow_connection(processes: list[subprocess.Popen[str]]) -> None:
+    process = launch("--port", "0", "--leads", "3", "--print-connection")
+    processes.append(process)
+    assert process.stdout is not None and process.stderr is not None
+    url = LINE.fullmatch(process.stdout.readline()).group(1)
+    export = process.stderr.readline()
+    prefix = "export AIRFLOW_CONN_LEADSQUARED_DEFAULT='"
+    assert export.startswith(prefix) and export.endswith("'\n")
+    conn = json.loads(export[len(prefix) : -2])
+    assert conn["conn_type"] == "leadsquared" and conn["host"] == url
+    answer = requests.get(
+        url + USER_PATH,
+        headers={"x-LSQ-AccessKey": conn["login"], "x-LSQ-SecretKey": conn["password"]},
+        timeout=10,
+    )
+    assert answer.status_code == 200
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=10) == 0

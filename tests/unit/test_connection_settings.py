@@ -89,6 +89,27 @@ def test_bad_extras_are_refused(extra, message):
         settings_from_connection(conn(**extra))
 
 
+def test_misspelt_extras_are_refused_with_a_hint():
+    with pytest.raises(
+        LeadSquaredConfigError, match="unknown extra 'rate_limt_calls' \\(did you mean 'rate_limit_calls'\\?\\)"
+    ):
+        settings_from_connection(conn(rate_limt_calls=5))
+
+
+def test_extra_that_is_not_json_is_refused():
+    bad = Connection(conn_id="lsq", conn_type="leadsquared", host="h.example.com", login=ACCESS, password=SECRET)
+    bad.extra = "{not json"
+    with pytest.raises(LeadSquaredConfigError, match="extra is not valid JSON"):
+        settings_from_connection(bad)
+
+
+def test_every_bad_extra_is_reported_at_once():
+    with pytest.raises(LeadSquaredConfigError) as info:
+        settings_from_connection(conn(rate_limit_calls=0, page_size=9000, rate_limit_backend="nope"))
+    message = str(info.value)
+    assert "'rate_limit_calls' is 0" in message and "'page_size' is 9000" in message
+
+
 @pytest.mark.parametrize(("login", "password"), [("", SECRET), (ACCESS, ""), (None, None)])
 def test_missing_keys_are_refused(login, password):
     with pytest.raises(LeadSquaredConfigError, match="has no") as info:
