@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import subprocess
 import sys
 import tempfile
@@ -228,9 +229,12 @@ def main() -> int:
         )
     text = "\n".join(lines)
     print("\n".join(lines[-(3 + len(sizes)) :]))
-    out = ROOT / ".bench" / "results.md"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(text + "\n")
+    # Kept in the repository: the README's figures come from this file.
+    header = (
+        f"# make bench, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n\n"
+        f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}, {platform.platform()}\n\n"
+    )
+    (ROOT / "bench" / "RESULTS.md").write_text(header + text + "\n")
     return 0
 
 

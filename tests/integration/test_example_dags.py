@@ -8,10 +8,7 @@ as the DAG processor would.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -20,15 +17,10 @@ from typing import Any
 import pendulum
 import pytest
 
+from tests.airflow_env import synced_dags_folder
+
 EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
 DAG_IDS = {"leadsquared_activities_daily", "leadsquared_activities_manual"}
-
-
-def dagbag() -> Any:
-    """The example DAGs, bagged as the DAG processor bags the ``dags-folder`` bundle."""
-    from airflow.dag_processing.dagbag import BundleDagBag
-
-    return BundleDagBag(dag_folder=str(EXAMPLE_DAGS), bundle_path=EXAMPLE_DAGS, bundle_name="dags-folder")
 
 
 def test_example_dags_import_without_errors(airflow_env) -> None:
@@ -47,32 +39,16 @@ def test_example_dags_import_without_errors(airflow_env) -> None:
 def airflow_env(tmp_path_factory, activity_sandbox_connection: str) -> Iterator[dict[str, Any]]:
     root = tmp_path_factory.mktemp("dags-e2e")
     env = {
-        "AIRFLOW__CORE__DAGS_FOLDER": str(EXAMPLE_DAGS),
         "LEADACT_BASE_PATH": f"file://{root / 'data'}",
         "LEADACT_LEADS_PER_BATCH": "3",
         "AIRFLOW_CONN_LEADACT_SQLITE": json.dumps({"conn_type": "sqlite", "host": str(root / "leadact.db")}),
         "AIRFLOW_CONN_LEADSQUARED_DEFAULT": activity_sandbox_connection,
     }
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    subprocess.run([str(Path(sys.executable).parent / "airflow"), "db", "migrate"], check=True, capture_output=True)
-    from airflow import settings
-    from airflow.dag_processing.bundles.manager import DagBundlesManager
-    from airflow.dag_processing.dagbag import sync_bag_to_db
-    from airflow.models.pool import Pool
+    with synced_dags_folder(EXAMPLE_DAGS, env) as bag:
+        from airflow.models.pool import Pool
 
-    dags_folder, settings.DAGS_FOLDER = settings.DAGS_FOLDER, str(EXAMPLE_DAGS)
-    DagBundlesManager().sync_bundles_to_db()
-    bag = dagbag()
-    sync_bag_to_db(bag, "dags-folder", None)
-    Pool.create_or_update_pool("leadsquared_api", slots=4, description="LeadSquared API", include_deferred=False)
-    yield {"bag": bag, "root": root, "db": root / "leadact.db"}
-    settings.DAGS_FOLDER = dags_folder
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+        Pool.create_or_update_pool("leadsquared_api", slots=4, description="LeadSquared API", include_deferred=False)
+        yield {"bag": bag, "root": root, "db": root / "leadact.db"}
 
 
 def asset_events() -> list[tuple[str, dict]]:

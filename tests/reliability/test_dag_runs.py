@@ -35,6 +35,7 @@ import pendulum
 import pytest
 
 from airflow_provider_leadact.sandbox import Sandbox
+from tests.airflow_env import synced_dags_folder
 from tests.reliability.conftest import ALL_KEYS, KEYS, QUIET, WRONG_KEYS, connection_json, flattened_truth
 from tests.reliability.servers import FailingLeadsProxy
 from tests.sinks.test_sql_sink import as_records, fetch_rows, strictly_equal
@@ -83,35 +84,18 @@ def rel(tmp_path_factory: pytest.TempPathFactory, postgres_server: dict[str, Any
     sandbox = Sandbox(leads=300, latency=0.0, rate_limit_calls=0, **KEYS).start()
     pg = postgres_server
     env = {
-        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
         "LEADACT_REL_ROOT": str(root),
         "LEADACT_REL_EVIDENCE": str(evidence),
         "AIRFLOW_CONN_LEADACT_REL_LSQ": connection_json(sandbox.url),
         "AIRFLOW_CONN_LEADACT_REL_SQLITE": json.dumps({"conn_type": "sqlite", "host": str(root / "rel.db")}),
         "AIRFLOW_CONN_LEADACT_REL_PG": f"postgres://{pg['user']}@{pg['host']}:{pg['port']}/{pg['database']}",
     }
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
-    subprocess.run([str(Path(sys.executable).parent / "airflow"), "db", "migrate"], check=True, capture_output=True)
-    from airflow import settings
-    from airflow.dag_processing.bundles.manager import DagBundlesManager
-    from airflow.dag_processing.dagbag import BundleDagBag, sync_bag_to_db
-
-    dags_folder, settings.DAGS_FOLDER = settings.DAGS_FOLDER, str(DAGS)
-    DagBundlesManager().sync_bundles_to_db()
-    bag = BundleDagBag(dag_folder=str(DAGS), bundle_path=DAGS, bundle_name="dags-folder")
-    assert bag.import_errors == {}
-    sync_bag_to_db(bag, "dags-folder", None)
     try:
-        yield Rel(sandbox, root, evidence, bag, root / "rel.db", [])
+        with synced_dags_folder(DAGS, env) as bag:
+            assert bag.import_errors == {}
+            yield Rel(sandbox, root, evidence, bag, root / "rel.db", [])
     finally:
         sandbox.stop()
-        settings.DAGS_FOLDER = dags_folder
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 @pytest.fixture
