@@ -255,7 +255,9 @@ class Sandbox:
         within any ``rate_limit_period``-long window), ``query_auth_calls`` (calls with
         keys in the query string), ``unauthorized``, ``faults`` (kind -> count),
         ``by_endpoint`` (path -> calls), ``by_status`` (HTTP status -> answers; ``"drop"``
-        for closed connections), ``first_call_at``/``last_call_at`` (``time.time()``).
+        for closed connections), ``first_call_at``/``last_call_at`` (``time.time()``),
+        ``rate_limited_after`` (seconds from the first call to each answer of the limiter,
+        the first 10,000: tells a start-up burst from answers in steady state).
 
         An injected ``rate_limit`` fault counts in both ``accepted`` (it passed the limiter
         and used budget, as any call that reached the service would) and ``rate_limited``.
@@ -351,6 +353,9 @@ class Sandbox:
             limit = config.rate_limit_calls
             if limit and self._limiter.count(key, now, period) >= limit:
                 self._stats["rate_limited"] += 1
+                after = self._stats["rate_limited_after"]
+                if len(after) < 10_000:
+                    after.append(round(time.time() - (self._stats["first_call_at"] or time.time()), 3))
                 return False
             self._limiter.add(key, now)
             in_window = self._peaks.count(key, now, period) + 1
@@ -709,4 +714,5 @@ def _empty_stats() -> dict[str, Any]:
         "by_status": {},
         "first_call_at": None,
         "last_call_at": None,
+        "rate_limited_after": [],
     }

@@ -39,6 +39,8 @@ def test_rate_limit_styles(client: Client, sandbox: Sandbox, style: str, status:
     stats = sandbox.stats()
     assert stats["calls"] == 5 and stats["accepted"] == 3 and stats["rate_limited"] == 2
     assert stats["max_in_window"] == 3
+    # When each limiter answer came, counted from the first call: both within the first second.
+    assert len(stats["rate_limited_after"]) == 2 and all(0 <= t < 1.0 for t in stats["rate_limited_after"])
 
 
 def test_rejected_calls_do_not_fill_the_window(client: Client, sandbox: Sandbox) -> None:
