@@ -11,6 +11,7 @@ from airflow.sdk import BaseOperator
 
 from airflow_provider_leadact.exceptions import LeadSquaredConfigError
 from airflow_provider_leadact.hooks.leadsquared import LeadSquaredHook
+from airflow_provider_leadact.sinks.base import validate_batch_size
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -66,11 +67,9 @@ class LeadSquaredRecentlyModifiedLeadsOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise LeadSquaredConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
         self.from_date = from_date
         self.to_date = to_date
-        self.batch_size = batch_size
+        self.batch_size = validate_batch_size(batch_size, unit="lead ids per batch")
         self.leadsquared_conn_id = leadsquared_conn_id
 
     def execute(self, context: Context) -> list[list[str]]:

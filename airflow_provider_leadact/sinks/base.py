@@ -23,10 +23,13 @@ def batched(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
         yield batch
 
 
-def validate_batch_size(batch_size: int) -> int:
-    """Return ``batch_size`` if it is a positive integer, else raise ``LeadSquaredConfigError`` (a ``ValueError``)."""
+def validate_batch_size(batch_size: int, unit: str = "records per write") -> int:
+    """Return ``batch_size`` if it is a positive integer, else raise ``LeadSquaredConfigError`` (a ``ValueError``).
+
+    :param unit: what one batch counts, for the message.
+    """
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise LeadSquaredConfigError(f"batch_size must be a positive integer (records per write), got {batch_size!r}")
+        raise LeadSquaredConfigError(f"batch_size must be a positive integer ({unit}), got {batch_size!r}")
     return batch_size
 
 
