@@ -179,7 +179,8 @@ class FailTheTableOnce(threading.Thread):
 
 def test_a_run_under_every_fault_ends_with_the_exact_truth(rel: Rel, sandbox: Sandbox, capfd, monkeypatch) -> None:
     import psycopg2
-    from airflow.sdk import BaseHook
+
+    from airflow_provider_leadact.airflow_compat import BaseHook
 
     # The server allows 40 calls a second, the client believes 60: rate-limit answers (HTTP 200
     # with the MX body) really happen. Slow answers take 3 s, the client waits 1 s.
@@ -265,10 +266,9 @@ RUN_IN_SUBPROCESS = """
 import json, sys
 from pathlib import Path
 import pendulum
-from airflow.dag_processing.dagbag import BundleDagBag
+from airflow_provider_leadact.airflow_compat import bundle_dag_bag
 
-folder = Path(sys.argv[1])
-bag = BundleDagBag(dag_folder=str(folder), bundle_path=folder, bundle_name="dags-folder")
+bag = bundle_dag_bag(Path(sys.argv[1]))
 run = bag.get_dag(sys.argv[2]).test(logical_date=pendulum.parse(sys.argv[3]), run_conf=json.loads(sys.argv[4]))
 print("RUN STATE", run.state)
 """
