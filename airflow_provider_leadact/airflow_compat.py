@@ -6,6 +6,9 @@ what where:
 - ``BaseHook``, ``TriggerRule``, ``mask_secret``: ``airflow.sdk`` (``airflow.sdk.log``) on
   every supported release.
 - ``CronDataIntervalTimetable``: ``airflow.sdk`` from 3.2, ``airflow.timetables.interval`` in 3.1.
+  This is the class DAG files pass as ``schedule``; code that computes intervals itself
+  (``infer_manual_data_interval``) needs the scheduler's class, ``airflow.timetables.interval``
+  on every release.
 - ``BundleDagBag`` and ``sync_bag_to_db`` (behind :func:`bundle_dag_bag` and
   :func:`sync_dag_bag`, used to make a DAGs folder runnable by ``dag.test()``):
   ``airflow.dag_processing.dagbag`` from 3.2, ``airflow.models.dagbag`` in 3.1, where the bag
@@ -32,6 +35,7 @@ except ImportError:  # releases that keep it with the execution-time masker only
     from airflow.sdk.execution_time.secrets_masker import mask_secret  # type: ignore[no-redef]
 
 __all__ = [
+    "AIRFLOW_VERSION",
     "BaseHook",
     "CronDataIntervalTimetable",
     "TriggerRule",
@@ -39,6 +43,14 @@ __all__ = [
     "mask_secret",
     "sync_dag_bag",
 ]
+
+def _release(text: str) -> tuple[int, int]:
+    major, minor = text.split(".")[:2]
+    return int(major), int("".join(c for c in minor if c.isdigit()) or 0)
+
+
+#: (major, minor) of the running Airflow, for the few behaviours that differ by release.
+AIRFLOW_VERSION: tuple[int, int] = _release(__import__("airflow").__version__)
 
 #: The bundle name Airflow gives the configured DAGs folder.
 DAGS_FOLDER_BUNDLE = "dags-folder"

@@ -43,8 +43,8 @@ def main() -> int:
     run([*airflow, "pools", "set", "leadsquared_api", "4", "LeadSquared API calls"], env)
 
     import pendulum
+    from airflow.timetables.interval import CronDataIntervalTimetable
 
-    from airflow_provider_leadact.airflow_compat import CronDataIntervalTimetable
     from airflow_provider_leadact.records import flatten_activity
     from airflow_provider_leadact.sandbox import Sandbox
 

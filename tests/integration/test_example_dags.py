@@ -68,7 +68,7 @@ def table_rows(db: Path) -> list[tuple]:
 
 @pytest.mark.e2e
 def test_daily_dag_writes_the_truth_and_reruns_idempotently(airflow_env, activity_sandbox, truth_records) -> None:
-    from airflow_provider_leadact.airflow_compat import CronDataIntervalTimetable
+    from airflow.timetables.interval import CronDataIntervalTimetable
 
     dag = airflow_env["bag"].get_dag("leadsquared_activities_daily")
     day = pendulum.datetime(2025, 1, 8, tz="UTC")

@@ -34,6 +34,7 @@ from typing import Any
 import pendulum
 import pytest
 
+from airflow_provider_leadact.airflow_compat import AIRFLOW_VERSION
 from airflow_provider_leadact.sandbox import Sandbox
 from tests.airflow_env import synced_dags_folder
 from tests.reliability.conftest import ALL_KEYS, KEYS, QUIET, WRONG_KEYS, connection_json, flattened_truth
@@ -394,10 +395,13 @@ def test_no_key_anywhere_after_successful_and_failing_runs(rel: Rel, sandbox: Sa
 
     # The failures were recorded as the user sees them: they name the cause and the lead.
     exceptions = (rel.evidence / "exceptions.txt").read_text("utf-8")
-    assert "HTTP 401" in exceptions and "Check the Access Key and Secret Key" in exceptions
-    assert "HTTP 500 from LeadSquared" in exceptions
-    assert f"activities of lead {bad} (Offset 0): failed after 3 attempts" in exceptions
-    assert "Traceback (most recent call last)" in exceptions
+    # Before Airflow 3.3, failure callbacks under dag.test() get no exception: there the
+    # task logs, which carry each failure's traceback, are where the user reads them.
+    seen = exceptions if AIRFLOW_VERSION >= (3, 3) else "\n".join(rel.logs)
+    assert "HTTP 401" in seen and "Check the Access Key and Secret Key" in seen
+    assert "HTTP 500 from LeadSquared" in seen
+    assert f"activities of lead {bad} (Offset 0): failed after 3 attempts" in seen
+    assert "Traceback (most recent call last)" in seen
 
     # Everything a run leaves behind, searched for every key.
     home = Path(os.environ["AIRFLOW_HOME"])
