@@ -16,7 +16,7 @@ from types import FrameType
 from typing import Any
 
 from airflow_provider_leadact.sandbox.config import RATE_LIMIT_STYLES, SandboxConfig
-from airflow_provider_leadact.sandbox.paging import OFFSET_MODES, RECORD_COUNTS
+from airflow_provider_leadact.sandbox.page_readings import OFFSET_MODES, RANGE_FIELDS, RANGE_FILTERS, RECORD_COUNTS
 from airflow_provider_leadact.sandbox.server import Sandbox
 
 
@@ -25,6 +25,17 @@ def _row_cap(text: str) -> int | None:
     if text.strip().lower() in ("none", "0", ""):
         return None
     return int(text)
+
+
+def _daily_cap(text: str) -> int | None:
+    # "none" means no cap; 0 is a real cap (every call refused), so it is kept.
+    if text.strip().lower() in ("none", ""):
+        return None
+    return int(text)
+
+
+def _optional_text(text: str) -> str | None:
+    return None if text.strip().lower() in ("none", "") else text
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,15 +62,44 @@ def build_parser() -> argparse.ArgumentParser:
     add("--secret-key", str, "secret key to accept")
     add("--host", str, "interface to listen on")
     add("--port", int, "port to listen on, 0 for any free port")
+    add(
+        "--account-host",
+        _optional_text,
+        "host name of the account's region (e.g. localhost): API calls whose Host header names "
+        "another host answer 401, UserByAccessKey.Get answers on any host and names "
+        "http://<account-host>:<port>; 'none' for any host",
+    )
 
     add("--offset-mode", str, "meaning of Paging.Offset", choices=OFFSET_MODES)
     add("--record-count", str, "meaning of RecordCount", choices=RECORD_COUNTS)
     add("--row-cap", _row_cap, "largest page served, 'none' for no cap")
     add("--default-rows", int, "rows served without paging")
 
+    add("--range-record-count", str, "meaning of RecordCount in RetrieveRecentlyModified", choices=RECORD_COUNTS)
+    add("--range-max-page-size", int, "largest page RetrieveRecentlyModified serves (silently)")
+    add("--range-filter-on", str, "timestamp RetrieveRecentlyModified filters on", choices=RANGE_FILTERS)
+    add(
+        "--range-include-fields",
+        str,
+        "full: listing rows carry every field of the per-lead call (mx_ custom fields only with "
+        "IncludeCustomFields); partial: Id, EventCode, EventName, CreatedOn, ModifiedOn, RelatedProspectId",
+        choices=RANGE_FIELDS,
+    )
+    add("--range-churn", int, "activities edited 'now' after each RetrieveRecentlyModified page, from that page")
+
     add("--rate-limit-calls", int, "calls allowed per period per key, 0 for no limit")
     add("--rate-limit-period", float, "rate-limit window in seconds")
-    add("--rate-limit-style", str, "HTTP 429, or 200 with an MX body", choices=RATE_LIMIT_STYLES)
+    add(
+        "--rate-limit-style",
+        str,
+        "HTTP 429, or 200 with an MX body (the daily cap answers the same way)",
+        choices=RATE_LIMIT_STYLES,
+    )
+    add(
+        "--daily-call-cap",
+        _daily_cap,
+        "calls accepted per key in a UTC day; then MXAPIDailyLimitExceededException; 'none' for no cap",
+    )
 
     add("--latency", float, "seconds added to every API answer")
     add("--fault-500", float, "probability of HTTP 500 per call")
