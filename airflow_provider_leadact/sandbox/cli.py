@@ -38,12 +38,31 @@ def _optional_text(text: str) -> str | None:
     return None if text.strip().lower() in ("none", "") else text
 
 
+_EPILOG = """\
+API endpoints (keys in x-LSQ-AccessKey / x-LSQ-SecretKey headers or accessKey / secretKey):
+  POST /v2/ProspectActivity.svc/Retrieve?leadId=      a lead's activities (--offset-mode ...)
+  POST /v2/ProspectActivity.svc/RetrieveRecentlyModified  activities by date range (--range-*)
+  POST /v2/ProspectActivity.svc/RetrieveActivityChange    activity change history
+  POST /v2/LeadManagement.svc/Leads.RecentlyModified  leads by their last change
+  GET  /v2/Authentication.svc/UserByAccessKey.Get     the user and the account's API host
+
+Control endpoints (no keys): GET /_sandbox/stats, POST /_sandbox/stats/reset,
+POST /_sandbox/reset, GET|POST /_sandbox/config, POST /_sandbox/faults {"kind", "count"},
+POST /_sandbox/faults/clear, GET /_sandbox/leads, GET /_sandbox/truth[?leadId=],
+GET /_sandbox/truth/changed?from=&to= (ModifiedOn in [from, to), sorted by Id),
+GET /_sandbox/truth/changes?from=&to=, GET /_sandbox/history/days,
+POST /_sandbox/edit {"count", "at", "lead_id"} (edits activities now, or at "at").
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser; every :class:`SandboxConfig` field has a flag."""
     defaults = SandboxConfig()
     parser = argparse.ArgumentParser(
         prog="leadact-sandbox",
         description="Serve a local emulation of the LeadSquared API with generated data.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
 
     def add(flag: str, kind: Any, text: str, **extra: Any) -> None:
