@@ -386,10 +386,10 @@ class _Generator:
             phone=f"+91-{rng.randint(6_000_000_000, 9_999_999_999)}",
             modified_on="",
         )
-        # The lead's last change; its activities all happen (and are edited) before it. Drawn
-        # towards the window's end, so that most leads stay active over most of the window
-        # while the last changes still spread over many days.
-        last_change = self.span - 1 - int(rng.random() ** 2 * self.span)
+        # The lead's last change; its activities all happen (and are edited) before it. The
+        # larger of two draws: most leads stay active over most of the window, while last
+        # changes still spread over every part of it.
+        last_change = max(rng.randrange(self.span), rng.randrange(self.span))
         lead.modified_on = self.stamp(last_change)
         offsets = sorted(rng.randint(0, last_change) for _ in range(count))
         codes = rng.choices(list(_EVENT_WEIGHTS), weights=list(_EVENT_WEIGHTS.values()), k=count)
