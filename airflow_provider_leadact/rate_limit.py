@@ -55,8 +55,8 @@ ASSUMED_CALLS = 25
 GRANT_SPACING_DIVISOR = 10
 #: How long a learned limit is kept before the connection's limit is tried again.
 LEARNED_TTL_SECONDS = 3600.0
-#: How long a confirmed level is kept after it was last seen.
-CONFIRMED_TTL_SECONDS = 3600.0
+#: How long a confirmed level is kept after it was last seen (a day: a daily schedule finds it).
+CONFIRMED_TTL_SECONDS = 86_400.0
 #: Calls granted beyond the confirmed level at once while the plan's limit is not known.
 UNCONFIRMED_IN_FLIGHT = 3
 

@@ -176,8 +176,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--leads", type=int, default=300, help="leads fetched in the throughput runs")
     parser.add_argument("--sizes", default="500,2500", help="leads in the two JSON Lines runs")
+    parser.add_argument("--only", choices=["limits"], help="run only this section (its figures are printed, not kept)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="leadact-bench-"))
+    if args.only == "limits":
+        from bench.limits import main as limits
+
+        limits(work)
+        return 0
     rows = {}
     with sandbox(
         "--leads",
@@ -231,8 +237,11 @@ def main() -> int:
             f"| {label} | {r['activities']} | {r['cpu_seconds'] / r['activities'] * 100_000:.1f} | "
             f"{r['peak_rss_mb']:.0f} |"
         )
-    text = "\n".join(lines)
     print("\n".join(lines[-(3 + len(sizes)) :]))
+    from bench.limits import main as limits
+
+    lines += ["", limits(work)]
+    text = "\n".join(lines)
     # Kept in the repository: the README's figures come from this file.
     header = (
         f"# make bench, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n\n"
