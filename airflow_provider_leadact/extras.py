@@ -102,7 +102,7 @@ EXTRAS: tuple[Extra, ...] = (
     Extra(
         "rate_limit_margin_seconds", float, None, "Rate limit: safety margin (seconds)",
         "Client-side margin added to the window, since what counts is when calls arrive.",
-        low=0.0, high=60, in_form=False, none_means="auto: 3% of the period, 0.1 to 1 s",
+        low=0.0, high=60, in_form=False, none_means="auto: 2% of the period, 0.1 to 1 s",
     ),
 )  # fmt: skip
 EXTRA_BY_NAME: dict[str, Extra] = {extra.name: extra for extra in EXTRAS}
