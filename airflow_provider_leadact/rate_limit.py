@@ -52,7 +52,7 @@ from airflow_provider_leadact.exceptions import LeadSquaredConfigError, LeadSqua
 #: Calls a plan is assumed to allow per period when the connection does not say (the common plan).
 ASSUMED_CALLS = 25
 #: Grants are at least ``window / calls / GRANT_SPACING_DIVISOR`` apart (see the module docstring).
-GRANT_SPACING_DIVISOR = 10
+GRANT_SPACING_DIVISOR = 4
 #: How long a learned limit is kept before the connection's limit is tried again.
 LEARNED_TTL_SECONDS = 3600.0
 #: How long a confirmed level is kept after it was last seen (a day: a daily schedule finds it).
