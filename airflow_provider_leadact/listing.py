@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -438,3 +438,29 @@ def created_before(activity: Mapping[str, Any], floor: str | None) -> bool:
         return False
     created, limit = parse_api_time(activity.get(CREATED_ON)), parse_api_time(floor)
     return created is not None and limit is not None and created < limit
+
+
+def changed_in_lead(
+    activities: Iterable[dict[str, Any]], window: Window, floor: str | None = None
+) -> Iterator[dict[str, Any]]:
+    """Keep a lead's activities (newest first by ``CreatedOn``) whose ``ModifiedOn`` lies in ``window``.
+
+    Stops reading at the first activity created before ``floor`` (the ``CreatedOn`` of the
+    lead's oldest activity changed in the window, see :meth:`ChangedActivities.lead_floors`):
+    the rest of the history cannot hold a changed one, so no further page is fetched.
+    """
+    for activity in activities:
+        if created_before(activity, floor):
+            return
+        if in_window(activity, window):
+            yield activity
+
+
+#: Fields of the per-lead answer that the records are made of; a listed row lacking any of
+#: them is fetched from its lead instead.
+RECORD_SOURCE_FIELDS: tuple[str, ...] = ("Data", "ActivityFields")
+
+
+def is_complete_row(row: Mapping[str, Any], fields: Iterable[str]) -> bool:
+    """Whether a listed row carries every field the sinks write (so no per-lead call is needed)."""
+    return all(name in row for name in fields)
