@@ -369,12 +369,20 @@ class LeadSquaredActivitiesToObjectStorageOperator(ObjectStorageSinkMixin, LeadS
 
     template_fields: Sequence[str] = (*LeadSquaredActivitiesBaseOperator.template_fields, "path")
 
+    def __init__(self, **kwargs: Any) -> None:
+        # Defined here so that Airflow's operator metaclass wraps it (a mixin's is not wrapped).
+        super().__init__(**kwargs)
+
 
 class LeadSquaredActivitiesToSqlOperator(SqlSinkMixin, LeadSquaredActivitiesBaseOperator):
     """Upsert the activities of lead ids (all, or those changed in a window) into a table.
 
     Parameters: those of :class:`SqlSinkMixin` and :class:`LeadSquaredActivitiesBaseOperator`.
     """
+
+    def __init__(self, **kwargs: Any) -> None:
+        # Defined here so that Airflow's operator metaclass wraps it (a mixin's is not wrapped).
+        super().__init__(**kwargs)
 
 
 class LeadSquaredChangedActivitiesToObjectStorageOperator(
@@ -387,9 +395,17 @@ class LeadSquaredChangedActivitiesToObjectStorageOperator(
 
     template_fields: Sequence[str] = (*LeadSquaredChangedActivitiesBaseOperator.template_fields, "path")
 
+    def __init__(self, **kwargs: Any) -> None:
+        # Defined here so that Airflow's operator metaclass wraps it (a mixin's is not wrapped).
+        super().__init__(**kwargs)
+
 
 class LeadSquaredChangedActivitiesToSqlOperator(SqlSinkMixin, LeadSquaredChangedActivitiesBaseOperator):
     """Upsert the activities changed in a window, of every lead, into a table, from the date-range listing.
 
     Parameters: those of :class:`SqlSinkMixin` and :class:`LeadSquaredChangedActivitiesBaseOperator`.
     """
+
+    def __init__(self, **kwargs: Any) -> None:
+        # Defined here so that Airflow's operator metaclass wraps it (a mixin's is not wrapped).
+        super().__init__(**kwargs)

@@ -87,29 +87,50 @@ def test_changed_leads_then_windowed_fetch_write_exactly_the_interval(sandbox, t
     assert written == truth
 
 
-def test_a_lead_stops_paging_once_its_history_cannot_hold_a_change(sandbox, tmp_path: Path) -> None:
-    # The lead with 1500 activities: a day's changes are in its newest pages, so a windowed
-    # fetch costs a call or two, not its whole history.
-    sandbox.configure(range_max_page_size=1000)
-    big = max(sandbox.lead_ids(), key=lambda lead: len(sandbox.truth(lead)))
-    days = sorted({a["ModifiedOn"][:10] for a in sandbox.truth(big)})
-    start = datetime.fromisoformat(days[-2])
+def test_a_lead_stops_paging_once_its_history_cannot_hold_a_change(sandbox, tmp_path: Path, monkeypatch) -> None:
+    # 100 activities per page: a lead whose changes of the day lie in the newest part of its
+    # history costs the pages down to its oldest changed activity, not its whole history.
+    from tests.conftest import leadsquared_connection_json
+
+    monkeypatch.setenv("AIRFLOW_CONN_LEADSQUARED_DEFAULT", leadsquared_connection_json(sandbox, page_size=100))
+
+    def position(lead: str, day: str) -> float:
+        """How far down the lead's history (newest first) its oldest change of the day lies."""
+        history = sandbox.truth(lead)
+        floor = min(a["CreatedOn"] for a in history if a["ModifiedOn"].startswith(day))
+        return sum(1 for a in history if a["CreatedOn"] >= floor) / len(history)
+
+    candidates = [
+        (lead, day)
+        for lead in sandbox.lead_ids()
+        if len(sandbox.truth(lead)) >= 300
+        for day in {a["ModifiedOn"][:10] for a in sandbox.truth(lead)}
+    ]
+    big, day = min(candidates, key=lambda c: position(*c))
+    assert position(big, day) < 0.5, "the data should hold a lead changed near the top of a long history"
+    newest = sandbox.truth(big)
+    start = datetime.fromisoformat(day)
     end = start + timedelta(days=1)
     floors = LeadSquaredHook().get_changed_lead_ids(start, end)
-    assert big in floors
+    assert floors[big] == min(a["CreatedOn"] for a in newest if a["ModifiedOn"].startswith(day))
     sandbox.reset_stats()
     path = tmp_path / "big.jsonl"
     LeadSquaredActivitiesToObjectStorageOperator(
         task_id="fetch", lead_ids={big: floors[big]}, changed_from=start, changed_to=end, path=str(path)
     ).execute({})
-    assert read_jsonl(path) == {k: v for k, v in truth_of(sandbox, start, end).items() if v["lead_id"] == big}
+    expected = {k: v for k, v in truth_of(sandbox, start, end).items() if v["lead_id"] == big}
+    assert read_jsonl(path) == expected and expected
     calls_with_floor = sandbox.stats()["calls"]
+    # Pages up to the floor's position, plus the probe that learns the server's Offset reading.
+    position = sum(1 for a in newest if a["CreatedOn"] >= floors[big])
+    assert calls_with_floor <= position // 100 + 2
     sandbox.reset_stats()
     LeadSquaredActivitiesToObjectStorageOperator(
         task_id="fetch", lead_ids=[big], changed_from=start, changed_to=end, path=str(path)
     ).execute({})
-    assert calls_with_floor < sandbox.stats()["calls"]  # without floors the whole history is paged
-    assert calls_with_floor <= 2
+    assert read_jsonl(path) == expected
+    # Without floors the whole history is paged.
+    assert sandbox.stats()["calls"] >= len(newest) // 100 + 1 > calls_with_floor
 
 
 @pytest.mark.parametrize("reading", READINGS, ids=lambda r: ",".join(f"{k}={v}" for k, v in r.items()) or "default")
