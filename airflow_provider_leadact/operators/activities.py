@@ -292,8 +292,10 @@ class LeadSquaredChangedActivitiesBaseOperator(LeadSquaredToSinkOperator):
         self.log.info("Activities changed in %s belong to %d leads", self._window, len(leads))
 
 
-class ObjectStorageSinkMixin:
+class ObjectStorageSinkMixin(BaseOperator):
     """Write to one file in object storage (local, S3, GCS, ...); mixed into the operators above.
+
+    A ``BaseOperator`` itself so that Airflow records its parameters (``partial()`` checks them).
 
     The file is complete or absent: a reader never sees a half-written object, and a rerun
     replaces the file (see :class:`~airflow_provider_leadact.sinks.object_storage.ObjectStorageSink`).
@@ -312,9 +314,6 @@ class ObjectStorageSinkMixin:
         path outside it, or with a ``..`` segment, is refused before any API call.
     """
 
-    path: Any
-    file_format: str
-    base_path: str | None
     batch_size: int
 
     def __init__(self, *, path: str, file_format: str = "jsonl", base_path: str | None = None, **kwargs: Any) -> None:
@@ -333,8 +332,10 @@ class ObjectStorageSinkMixin:
         )
 
 
-class SqlSinkMixin:
+class SqlSinkMixin(BaseOperator):
     """Upsert into a table of any Airflow SQL connection; mixed into the operators above.
+
+    A ``BaseOperator`` itself so that Airflow records its parameters (``partial()`` checks them).
 
     The table is created when missing (typed columns, JSON columns, primary key ``id``; see
     :mod:`~airflow_provider_leadact.sinks.sql`) and rows are upserted by ``id`` in batches,
@@ -345,8 +346,6 @@ class SqlSinkMixin:
     :param table: the table, optionally ``schema.table``; plain identifiers only.
     """
 
-    conn_id: str
-    table: str
     batch_size: int
 
     def __init__(self, *, conn_id: str, table: str = DEFAULT_TABLE, **kwargs: Any) -> None:
@@ -369,20 +368,12 @@ class LeadSquaredActivitiesToObjectStorageOperator(ObjectStorageSinkMixin, LeadS
 
     template_fields: Sequence[str] = (*LeadSquaredActivitiesBaseOperator.template_fields, "path")
 
-    def __init__(self, **kwargs: Any) -> None:
-        # Defined here so that Airflow's operator metaclass wraps it (a mixin's is not wrapped).
-        super().__init__(**kwargs)
-
 
 class LeadSquaredActivitiesToSqlOperator(SqlSinkMixin, LeadSquaredActivitiesBaseOperator):
     """Upsert the activities of lead ids (all, or those changed in a window) into a table.
 
     Parameters: those of :class:`SqlSinkMixin` and :class:`LeadSquaredActivitiesBaseOperator`.
     """
-
-    def __init__(self, **kwargs: Any) -> None:
-        # Defined here so that Airflow's operator metaclass wraps it (a mixin's is not wrapped).
-        super().__init__(**kwargs)
 
 
 class LeadSquaredChangedActivitiesToObjectStorageOperator(
@@ -395,17 +386,9 @@ class LeadSquaredChangedActivitiesToObjectStorageOperator(
 
     template_fields: Sequence[str] = (*LeadSquaredChangedActivitiesBaseOperator.template_fields, "path")
 
-    def __init__(self, **kwargs: Any) -> None:
-        # Defined here so that Airflow's operator metaclass wraps it (a mixin's is not wrapped).
-        super().__init__(**kwargs)
-
 
 class LeadSquaredChangedActivitiesToSqlOperator(SqlSinkMixin, LeadSquaredChangedActivitiesBaseOperator):
     """Upsert the activities changed in a window, of every lead, into a table, from the date-range listing.
 
     Parameters: those of :class:`SqlSinkMixin` and :class:`LeadSquaredChangedActivitiesBaseOperator`.
     """
-
-    def __init__(self, **kwargs: Any) -> None:
-        # Defined here so that Airflow's operator metaclass wraps it (a mixin's is not wrapped).
-        super().__init__(**kwargs)
