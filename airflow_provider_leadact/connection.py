@@ -1,9 +1,12 @@
 """Settings of a LeadSquared connection, parsed and checked before any API call.
 
 The Airflow connection carries the Access Key (login), the Secret Key (password), the API
-host (host) and optional extras. Everything that could make a run fail later (a host that is
-not a host, plain http to a remote host, a zero page size, an absurd rate limit) is refused
-here with a message that names the setting to fix.
+host (host) and optional extras, declared once in :mod:`.extras`; this module parses and
+checks them against that declaration.
+
+Everything that could make a run fail later (a host that is not a host, plain http to a
+remote host, a zero page size, an absurd rate limit) is refused here with a message that
+names the setting to fix.
 """
 
 from __future__ import annotations
@@ -14,30 +17,16 @@ import ipaddress
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from airflow_provider_leadact.exceptions import LeadSquaredConfigError
+from airflow_provider_leadact.extras import EXTRA_BY_NAME, EXTRAS, Extra
+from airflow_provider_leadact.rate_limit import Backend, parse_backend
 
 CONN_TYPE = "leadsquared"
-
-#: Numeric extras a connection may carry: name -> (type, minimum, maximum). The defaults are
-#: those of :class:`LeadSquaredSettings`.
-EXTRA_FIELDS: dict[str, tuple[type, float, float]] = {
-    "rate_limit_calls": (int, 1, 10_000),
-    "rate_limit_period_seconds": (float, 0.1, 86_400),
-    "page_size": (int, 1, 5000),
-    "timeout_seconds": (float, 0.1, 3600),
-    "max_attempts": (int, 1, 100),
-    "retry_wait_seconds": (float, 0.0, 600),
-    "retry_max_wait_seconds": (float, 0.0, 3600),
-    "max_pages": (int, 1, 1_000_000),
-    "rate_limit_margin_seconds": (float, -1.0, 60),
-    "max_concurrency": (int, 1, 256),
-}
-#: Text extras (checked by their own module: the backend's form by :mod:`.rate_limit`).
-STRING_EXTRAS: tuple[str, ...] = ("rate_limit_backend",)
 _HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
 
 
@@ -45,6 +34,9 @@ _HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
 class LeadSquaredSettings:
     """Everything the hook needs from a connection, validated.
 
+    One attribute per entry of :data:`EXTRAS`, for type checkers and readers; the defaults live
+    in :data:`EXTRAS` only, and :func:`settings_from_connection` fills every attribute (a
+    mismatch fails on the first connection read, and a test checks the two agree).
     ``repr`` leaves the keys out so that a settings object can be logged.
     """
 
@@ -52,23 +44,24 @@ class LeadSquaredSettings:
     base_url: str
     access_key: str
     secret_key: str
-    rate_limit_calls: int = 25
-    rate_limit_period_seconds: float = 5.0
-    page_size: int = 1000
-    timeout_seconds: float = 60.0
-    max_attempts: int = 6
-    retry_wait_seconds: float = 1.0
-    retry_max_wait_seconds: float = 30.0
-    max_pages: int = 10_000
-    rate_limit_margin_seconds: float = -1.0
-    max_concurrency: int = 64
-    rate_limit_backend: str = "memory"
+    rate_limit_calls: int
+    rate_limit_period_seconds: float
+    rate_limit_backend: Backend
+    daily_call_cap: int | None
+    page_size: int
+    timeout_seconds: float
+    max_attempts: int
+    retry_wait_seconds: float
+    retry_max_wait_seconds: float
+    max_pages: int
+    max_concurrency: int
+    rate_limit_margin_seconds: float | None
 
     def __repr__(self) -> str:
         return (
             f"LeadSquaredSettings(conn_id={self.conn_id!r}, base_url={self.base_url!r}, "
             f"rate_limit={self.rate_limit_calls}/{self.rate_limit_period_seconds}s, "
-            f"page_size={self.page_size}, backend={self.rate_limit_backend!r})"
+            f"page_size={self.page_size}, backend={str(self.rate_limit_backend)!r})"
         )
 
     __str__ = __repr__
@@ -78,13 +71,12 @@ class LeadSquaredSettings:
         """A stable, non-reversible name for the account's budget (never the key itself)."""
         return hashlib.sha256(self.access_key.encode()).hexdigest()[:24]
 
-    @property
-    def safety_margin_seconds(self) -> float:
-        """Extra time added to the client-side window so that arrivals at the server, whose
-        spacing jitters with the network, never put more calls in one server window."""
-        if self.rate_limit_margin_seconds >= 0:
-            return self.rate_limit_margin_seconds
-        return min(1.0, max(0.1, 0.03 * self.rate_limit_period_seconds))
+
+#: How each text extra's value becomes a setting (a ``ValueError`` names the accepted forms).
+TEXT_PARSERS: dict[str, Callable[[str], Any]] = {"rate_limit_backend": parse_backend}
+
+#: The attributes of :class:`LeadSquaredSettings` that are not extras.
+BASE_SETTINGS = ("conn_id", "base_url", "access_key", "secret_key")
 
 
 def _extras(conn: Any, conn_id: str) -> dict[str, Any]:
@@ -108,7 +100,7 @@ def _extras(conn: Any, conn_id: str) -> dict[str, Any]:
             )
     else:
         extras = dict(conn.extra_dejson or {})
-    known = [*EXTRA_FIELDS, *STRING_EXTRAS]
+    known = list(EXTRA_BY_NAME)
     unknown = []
     for name in extras:
         plain = name.removeprefix(f"extra__{CONN_TYPE}__")
@@ -129,19 +121,29 @@ def _extra_value(extras: dict[str, Any], name: str) -> Any:
     return extras.get(f"extra__{CONN_TYPE}__{name}")
 
 
-def _parse_number(conn_id: str, name: str, raw: Any, kind: type, low: float | None, high: float | None):
+def _parse_extra(conn_id: str, extra: Extra, raw: Any) -> Any:
+    """Parse and check one extra's value against its declaration."""
+    name = extra.name
+    if extra.kind is str:
+        try:
+            return TEXT_PARSERS[name](str(raw))
+        except ValueError as error:
+            raise LeadSquaredConfigError(f"connection {conn_id!r}: extra {name!r} is {raw!r}; {error}") from None
     if isinstance(raw, bool):
         raise LeadSquaredConfigError(f"connection {conn_id!r}: extra {name!r} must be a number, got {raw!r}")
     try:
-        value = kind(raw)
-        if kind is int and float(raw) != value:
+        value = extra.kind(raw)
+        if extra.kind is int and float(raw) != value:
             raise ValueError
     except (TypeError, ValueError):
         raise LeadSquaredConfigError(
-            f"connection {conn_id!r}: extra {name!r} must be {'an integer' if kind is int else 'a number'}, got {raw!r}"
+            f"connection {conn_id!r}: extra {name!r} must be "
+            f"{'an integer' if extra.kind is int else 'a number'}, got {raw!r}"
         ) from None
+    low = -math.inf if extra.low is None else extra.low
+    high = math.inf if extra.high is None else extra.high
     # NaN compares false with every bound, so it is refused explicitly (as is infinity).
-    if not math.isfinite(value) or (low is not None and value < low) or (high is not None and value > high):
+    if not math.isfinite(value) or not low <= value <= high:
         raise LeadSquaredConfigError(
             f"connection {conn_id!r}: extra {name!r} is {value!r}; it must be between {low:g} and {high:g}"
         )
@@ -239,25 +241,19 @@ def settings_from_connection(conn: Any) -> LeadSquaredSettings:
     extras = _extras(conn, conn_id)
     values: dict[str, Any] = {}
     problems: list[str] = []
-    for name, (kind, low, high) in EXTRA_FIELDS.items():
-        raw = _extra_value(extras, name)
-        if raw is not None and raw != "":
-            try:
-                values[name] = _parse_number(conn_id, name, raw, kind, low, high)
-            except LeadSquaredConfigError as error:
-                problems.append(str(error))
-    for name in STRING_EXTRAS:
-        raw = _extra_value(extras, name)
-        if raw is not None and raw != "":
-            values[name] = str(raw).strip()
+    for extra in EXTRAS:
+        raw = _extra_value(extras, extra.name)
+        if raw is None or raw == "":
+            # A text default is written in the user's terms ("memory") and parsed like input.
+            values[extra.name] = TEXT_PARSERS[extra.name](extra.default) if extra.kind is str else extra.default
+            continue
+        try:
+            values[extra.name] = _parse_extra(conn_id, extra, raw)
+        except LeadSquaredConfigError as error:
+            problems.append(str(error))
     if problems:
         # Every bad extra at once: fixing them one failed run at a time wastes runs.
         raise LeadSquaredConfigError("; ".join(problems))
-    settings = LeadSquaredSettings(
+    return LeadSquaredSettings(
         conn_id=conn_id, base_url=base_url, access_key=access_key, secret_key=secret_key, **values
     )
-    # Imported here: the backend module imports redis lazily and checks the URL's form.
-    from airflow_provider_leadact.rate_limit import check_backend
-
-    check_backend(conn_id, settings.rate_limit_backend)
-    return settings

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_leadact import __version__
+from airflow_provider_leadact.extras import conn_fields
 
 UI_FIELD_BEHAVIOUR: dict[str, Any] = {
     "hidden-fields": ["schema", "port"],
@@ -17,35 +18,9 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
     },
 }
 
-#: Optional settings stored in the connection's extra (JSON schema per field).
-CONN_FIELDS: dict[str, dict[str, Any]] = {
-    "rate_limit_calls": {
-        "label": "Rate limit: calls",
-        "description": "Calls allowed per period on your plan (25 on the common plan).",
-        "schema": {"type": ["integer", "null"], "default": 25, "minimum": 1},
-    },
-    "rate_limit_period_seconds": {
-        "label": "Rate limit: period (seconds)",
-        "description": "The period of the rate limit, in seconds (5 on the common plan).",
-        "schema": {"type": ["number", "null"], "default": 5, "minimum": 0.1},
-    },
-    "rate_limit_backend": {
-        "label": "Rate limit: shared by",
-        "description": "memory (one process), file (processes on one machine) or redis://host:6379/0 "
-        "(workers on many machines) so every worker draws on one budget.",
-        "schema": {"type": ["string", "null"], "default": "memory"},
-    },
-    "page_size": {
-        "label": "Page size",
-        "description": "Activities asked for per call (RowCount).",
-        "schema": {"type": ["integer", "null"], "default": 1000, "minimum": 1, "maximum": 5000},
-    },
-    "timeout_seconds": {
-        "label": "Timeout (seconds)",
-        "description": "How long one call may take before it is retried.",
-        "schema": {"type": ["number", "null"], "default": 60, "minimum": 0.1},
-    },
-}
+#: Optional settings stored in the connection's extra (JSON schema per field), from the one
+#: declaration of the extras.
+CONN_FIELDS: dict[str, dict[str, Any]] = conn_fields()
 
 
 def get_provider_info() -> dict[str, Any]:

@@ -456,11 +456,6 @@ def changed_in_lead(
             yield activity
 
 
-#: Fields of the per-lead answer that the records are made of; a listed row lacking any of
-#: them is fetched from its lead instead.
-RECORD_SOURCE_FIELDS: tuple[str, ...] = ("Data", "ActivityFields")
-
-
 def is_complete_row(row: Mapping[str, Any], fields: Iterable[str]) -> bool:
     """Whether a listed row carries every field the sinks write (so no per-lead call is needed)."""
     return all(name in row for name in fields)

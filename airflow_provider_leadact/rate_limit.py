@@ -30,6 +30,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit
 
@@ -179,52 +180,102 @@ class RedisBudget:
             waited += wait_us / 1_000_000
 
 
-def check_backend(conn_id: str, backend: str) -> None:
-    """Refuse a ``rate_limit_backend`` value that names no known backend.
+@dataclass(frozen=True)
+class Backend:
+    """Where the budget's log lives, parsed from the ``rate_limit_backend`` extra.
 
-    :raises LeadSquaredConfigError: naming the accepted forms.
+    :param kind: ``memory``, ``file`` or ``redis``.
+    :param location: the folder (``file``; None for the temporary folder) or the URL (``redis``).
     """
-    kind = backend.split(":", 1)[0].lower()
-    if backend == "memory" or (kind == "file" and (backend == "file" or backend.startswith("file:"))):
-        return
-    if kind in ("redis", "rediss") and urlsplit(backend).hostname:
-        return
-    raise LeadSquaredConfigError(
-        f"connection {conn_id!r}: extra 'rate_limit_backend' is {backend!r}; use 'memory' (one process), "
-        "'file' (processes on one machine) or 'redis://host:6379/0' (workers on many machines)"
-    )
+
+    kind: str
+    location: str | None = None
+
+    def __str__(self) -> str:
+        if self.kind == "redis":
+            # The URL may carry a Redis password: only its host is shown.
+            parts = urlsplit(self.location or "")
+            return f"{parts.scheme}://{parts.hostname}:{parts.port or 6379}"
+        return f"file:{self.location}" if self.location else self.kind
 
 
-_BUDGETS: dict[tuple[str, str, int, float], CallBudget] = {}
+#: The forms ``rate_limit_backend`` accepts, for error messages and the docs.
+BACKEND_FORMS = (
+    "'memory' (one process), 'file' or 'file:/some/dir' (processes on one machine) or "
+    "'redis://host:6379/0' (workers on many machines)"
+)
+
+
+def parse_backend(text: str) -> Backend:
+    """Parse a ``rate_limit_backend`` value; the one place its forms are known.
+
+    :raises ValueError: naming the accepted forms.
+    """
+    value = text.strip()
+    kind = value.split(":", 1)[0].lower()
+    if value == "memory":
+        return Backend("memory")
+    if value == "file" or (kind == "file" and value.startswith("file:")):
+        return Backend("file", value[len("file:") :] or None)
+    if kind in ("redis", "rediss") and urlsplit(value).hostname:
+        return Backend("redis", value)
+    raise ValueError(f"use {BACKEND_FORMS}")
+
+
+def auto_margin(period_seconds: float) -> float:
+    """The safety margin used when the connection sets none: 3% of the period, 0.1 to 1 s."""
+    return min(1.0, max(0.1, 0.03 * period_seconds))
+
+
+@dataclass(frozen=True)
+class Limit:
+    """The account's limit, ``calls`` per ``period_seconds``, and the window the budget keeps.
+
+    The window is the period plus a safety margin (see the module's docstring): the one place
+    where the margin meets the period.
+
+    :param margin_seconds: None for :func:`auto_margin`.
+    """
+
+    calls: int
+    period_seconds: float
+    margin_seconds: float | None = None
+
+    @property
+    def window_seconds(self) -> float:
+        """The client-side window: the period plus the margin."""
+        margin = auto_margin(self.period_seconds) if self.margin_seconds is None else self.margin_seconds
+        return self.period_seconds + margin
+
+
+_BUDGETS: dict[tuple[Backend, str, Limit], CallBudget] = {}
 _BUDGETS_LOCK = threading.Lock()
 
 
-def get_budget(backend: str, account_key: str, calls: int, window_seconds: float) -> CallBudget:
+def get_budget(backend: Backend, account_key: str, limit: Limit) -> CallBudget:
     """Return the process-wide budget for one account, creating it on first use.
 
     Hooks in the same process that use the same access key share the returned object, so
     threads of one task and tasks of one process never each believe they own the budget.
 
-    :param backend: ``memory``, ``file``, ``file:/dir`` or a ``redis://`` URL.
+    :param backend: where the log lives (:func:`parse_backend`).
     :param account_key: a hash naming the account (never the key itself).
-    :param calls: calls allowed per window.
-    :param window_seconds: the window, including the safety margin.
+    :param limit: the account's limit and margin.
     """
-    cache_key = (backend, account_key, calls, window_seconds)
+    cache_key = (backend, account_key, limit)
     with _BUDGETS_LOCK:
         budget = _BUDGETS.get(cache_key)
         if budget is None:
-            budget = _make_budget(backend, account_key, calls, window_seconds)
+            budget = _make_budget(backend, account_key, limit.calls, limit.window_seconds)
             _BUDGETS[cache_key] = budget
         return budget
 
 
-def _make_budget(backend: str, account_key: str, calls: int, window_seconds: float) -> CallBudget:
-    if backend == "memory":
+def _make_budget(backend: Backend, account_key: str, calls: int, window_seconds: float) -> CallBudget:
+    if backend.kind == "memory":
         return MemoryBudget(calls, window_seconds)
-    if backend == "file" or backend.startswith("file:"):
-        folder = backend[len("file:") :] if backend.startswith("file:") else ""
-        folder = folder or tempfile.gettempdir()
+    if backend.kind == "file":
+        folder = backend.location or tempfile.gettempdir()
         os.makedirs(folder, exist_ok=True)
         return FileBudget(calls, window_seconds, os.path.join(folder, f"leadact-budget-{account_key}.json"))
-    return RedisBudget(calls, window_seconds, backend, f"leadact:budget:{account_key}")
+    return RedisBudget(calls, window_seconds, backend.location or "", f"leadact:budget:{account_key}")

@@ -2,11 +2,15 @@
 
 Lead ids arrive in many shapes (a list from XCom, nested lists from mapped upstream tasks, a
 single id, a comma- or newline-separated string from a UI ``Param``); they are flattened,
-checked and de-duplicated here so the hook and operators only ever see clean GUID strings.
+checked and de-duplicated here, once, so the hook and operators only ever see clean GUID
+strings. The result is a :class:`LeadIds`: whoever receives one (the hook, from an operator)
+knows it is already checked and does not check it again.
 """
 
 from __future__ import annotations
 
+import ast
+import json
 import re
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -92,7 +96,15 @@ def iter_lead_id_candidates(value: Any, _depth: int = 0) -> Iterator[Any]:
         yield value
 
 
-def normalize_lead_ids(value: Any) -> list[str]:
+class LeadIds(list[str]):
+    """Lead ids already flattened, validated, lower-cased and de-duplicated.
+
+    Only :func:`normalize_lead_ids` makes one; passing it to :func:`normalize_lead_ids` again
+    (e.g. from an operator to the hook) returns it as it is instead of checking every id twice.
+    """
+
+
+def normalize_lead_ids(value: Any) -> LeadIds:
     """Flatten, validate and de-duplicate lead ids, keeping first-seen order.
 
     Accepts a list, nested lists (from mapped upstream tasks), a single id, or a comma- or
@@ -100,10 +112,13 @@ def normalize_lead_ids(value: Any) -> list[str]:
     number of distinct valid ids.
 
     :param value: the lead ids as passed to an operator or the hook.
-    :return: the distinct lead ids, lower-cased, in first-seen order.
+    :return: the distinct lead ids, lower-cased, in first-seen order (``value`` itself when
+        it is already a :class:`LeadIds`).
     :raises LeadSquaredConfigError: listing (up to :data:`MAX_LISTED_BAD_IDS`) the bad ids,
         or when no id is left.
     """
+    if isinstance(value, LeadIds):
+        return value
     if value is None:
         raise LeadSquaredConfigError(
             "lead_ids is None: pass a list of lead ids, an XComArg of one, or a comma-separated string"
@@ -126,7 +141,24 @@ def normalize_lead_ids(value: Any) -> list[str]:
         )
     if not seen:
         raise LeadSquaredConfigError("no lead ids given: pass at least one lead id (a GUID)")
-    return list(seen)
+    return LeadIds(seen)
+
+
+def parse_lead_ids(value: Any) -> LeadIds:
+    """Normalise rendered ``lead_ids`` (see :func:`normalize_lead_ids`).
+
+    A template without ``render_template_as_native_obj`` renders a list as its text
+    (``['a', 'b']``); such text is read back as the list it shows rather than split on commas.
+    """
+    if isinstance(value, str) and value.strip()[:1] == "[":
+        text = value.strip()
+        for parse in (json.loads, ast.literal_eval):
+            try:
+                value = parse(text)
+                break
+            except (ValueError, SyntaxError):
+                continue
+    return normalize_lead_ids(value)
 
 
 def _shorten(text: str, limit: int = 60) -> str:

@@ -6,13 +6,6 @@ own shape, each exactly once.
 
 from __future__ import annotations
 
-import json
-import math
-import random
-import re
-import threading
-import time
-from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta, timezone
@@ -21,31 +14,16 @@ from typing import Any
 
 import requests
 from airflow.exceptions import AirflowNotFoundException
-from requests.adapters import HTTPAdapter
-from tenacity import (
-    Retrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
 
-from airflow_provider_leadact import __version__
-from airflow_provider_leadact.connection import (
-    CONN_TYPE,
-    LeadSquaredSettings,
-    settings_from_connection,
-)
+from airflow_provider_leadact.client import STAT_NAMES, LeadSquaredClient
+from airflow_provider_leadact.connection import CONN_TYPE, LeadSquaredSettings, settings_from_connection
 from airflow_provider_leadact.exceptions import (
     LeadSquaredApiError,
-    LeadSquaredAuthError,
     LeadSquaredConfigError,
     LeadSquaredError,
-    LeadSquaredNotFoundError,
-    LeadSquaredRateLimited,
-    LeadSquaredTransientError,
 )
+from airflow_provider_leadact.extras import EXTRAS
 from airflow_provider_leadact.listing import (
-    RECORD_SOURCE_FIELDS,
     ChangedActivities,
     ListingProfile,
     Window,
@@ -54,7 +32,8 @@ from airflow_provider_leadact.listing import (
     list_changed,
 )
 from airflow_provider_leadact.paging import ServerProfile, iter_activity_pages
-from airflow_provider_leadact.rate_limit import CallBudget, get_budget
+from airflow_provider_leadact.rate_limit import CallBudget
+from airflow_provider_leadact.records import API_FIELDS
 from airflow_provider_leadact.validation import (
     normalize_lead_ids,
     validate_activity_event,
@@ -76,10 +55,8 @@ USER_PATH = "/v2/Authentication.svc/UserByAccessKey.Get"
 RECENTLY_MODIFIED_PATH = "/v2/LeadManagement.svc/Leads.RecentlyModified"
 DATE_RANGE_PATH = "/v2/ProspectActivity.svc/RetrieveRecentlyModified"
 CHANGE_HISTORY_PATH = "/v2/ProspectActivity.svc/RetrieveActivityChange"
-RATE_LIMIT_EXCEPTION = "MXAPIRateLimitExceededException"
-#: Consecutive rate-limit answers to one call before the task gives up: far beyond what a
-#: shared account produces in steady state, but a bound all the same.
-MAX_RATE_LIMIT_ANSWERS = 120
+#: The fields of an activity its record is made of: a listed row lacking one is fetched from its lead.
+RECORD_SOURCE_FIELDS: tuple[str, ...] = (*API_FIELDS, "Data", "ActivityFields")
 #: Leads.RecentlyModified returns at most this many leads per call.
 LEADS_PAGE_SIZE = 1000
 API_DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -93,11 +70,13 @@ class LeadSquaredHook(BaseHook):
     The connection (type ``leadsquared``) holds the Access Key in ``login``, the Secret Key in
     ``password`` and the API host in ``host``: a region host such as
     ``api-in21.leadsquared.com`` or a full base URL such as ``http://127.0.0.1:8080`` (the
-    sandbox). Optional extras: ``rate_limit_calls`` (25), ``rate_limit_period_seconds`` (5),
-    ``rate_limit_backend`` (``memory``, ``file`` or ``redis://...``), ``page_size`` (1000),
-    ``timeout_seconds`` (60), ``max_attempts`` (6), ``retry_wait_seconds`` (1),
-    ``retry_max_wait_seconds`` (30), ``max_pages`` (10000), ``max_concurrency`` (64). How the
-    server reads ``Paging`` is learned from its answers, never configured (see :mod:`.paging`).
+    sandbox). Its optional extras are declared in :data:`~airflow_provider_leadact.extras.EXTRAS`
+    (the README's extras table is generated from it). How the server reads ``Paging`` is
+    learned from its answers, never configured (see :mod:`.paging`).
+
+    This class is the Airflow face: the connection, the form, the public methods. The wire
+    (budget, retries, error mapping) is :class:`~airflow_provider_leadact.client.LeadSquaredClient`,
+    reachable as :attr:`client`.
 
     The connection is read on first use, never when the hook is created.
 
@@ -112,15 +91,6 @@ class LeadSquaredHook(BaseHook):
     def __init__(self, leadsquared_conn_id: str = default_conn_name, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.leadsquared_conn_id = leadsquared_conn_id
-        self._stats_lock = threading.Lock()
-        self._stats: dict[str, float] = {
-            "calls": 0,
-            "rate_limit_waits": 0,
-            "retries": 0,
-            "budget_waits": 0,
-            "budget_wait_seconds": 0.0,
-        }
-        self._latencies: deque[float] = deque(maxlen=50)
 
     # -- Airflow UI ------------------------------------------------------------------------
 
@@ -152,15 +122,15 @@ class LeadSquaredHook(BaseHook):
         except ImportError:  # the widget and translation are niceties of the FAB UI
             BS3TextFieldWidget, lazy_gettext = None, str
 
-        from airflow_provider_leadact.get_provider_info import CONN_FIELDS
-
         widgets: dict[str, Any] = {}
-        for name, spec in CONN_FIELDS.items():
-            kind = IntegerField if "integer" in spec["schema"]["type"] else StringField
-            options: dict[str, Any] = {"description": spec.get("description")}
+        for extra in EXTRAS:
+            if not extra.in_form:
+                continue
+            kind = IntegerField if extra.kind is int else StringField
+            options: dict[str, Any] = {"description": extra.description}
             if BS3TextFieldWidget is not None:
                 options["widget"] = BS3TextFieldWidget()
-            widgets[name] = kind(lazy_gettext(spec["label"]), **options)
+            widgets[extra.name] = kind(lazy_gettext(extra.label), **options)
         return widgets
 
     # -- set-up ----------------------------------------------------------------------------
@@ -182,35 +152,19 @@ class LeadSquaredHook(BaseHook):
         return settings
 
     @cached_property
-    def session(self) -> requests.Session:
-        """One pooled session per hook; keys travel in headers, never in the URL."""
-        settings = self.settings
-        session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=settings.max_concurrency, max_retries=0)
-        session.mount("https://", adapter)
-        session.mount("http://", adapter)
-        session.headers.update(
-            {
-                "x-LSQ-AccessKey": settings.access_key,
-                "x-LSQ-SecretKey": settings.secret_key,
-                "Content-Type": "application/json",
-                "Accept": "application/json",
-                "User-Agent": f"airflow-provider-leadact/{__version__}",
-            }
-        )
-        session.verify = True
-        return session
+    def client(self) -> LeadSquaredClient:
+        """The HTTP client for this connection (created on first use)."""
+        return LeadSquaredClient(self.settings, logger=self.log)
 
-    @cached_property
+    @property
+    def session(self) -> requests.Session:
+        """The client's pooled session (keys in headers, never in the URL)."""
+        return self.client.session
+
+    @property
     def budget(self) -> CallBudget:
         """The account's call budget, shared by every hook of this process with the same key."""
-        settings = self.settings
-        return get_budget(
-            settings.rate_limit_backend,
-            settings.account_key,
-            settings.rate_limit_calls,
-            settings.rate_limit_period_seconds + settings.safety_margin_seconds,
-        )
+        return self.client.budget
 
     @cached_property
     def profile(self) -> ServerProfile:
@@ -224,189 +178,19 @@ class LeadSquaredHook(BaseHook):
     @property
     def stats(self) -> dict[str, float]:
         """Counters of this hook: calls, rate_limit_waits, retries, budget_waits, budget_wait_seconds."""
-        with self._stats_lock:
-            return dict(self._stats)
-
-    def _count(self, name: str, amount: float = 1) -> None:
-        with self._stats_lock:
-            self._stats[name] += amount
+        if "client" not in self.__dict__:
+            # Nothing was called yet; reading the counters must not read the connection.
+            return dict.fromkeys(STAT_NAMES, 0)
+        return self.client.stats
 
     def close(self) -> None:
         """Release the session's pooled connections."""
-        if "session" in self.__dict__:
-            self.session.close()
-            del self.__dict__["session"]
-
-    # -- the wire --------------------------------------------------------------------------
+        if "client" in self.__dict__:
+            self.client.close()
 
     def _scrub(self, text: str) -> str:
-        """Remove the keys from text that came from elsewhere (a server message, an exception)."""
-        settings = self.__dict__.get("settings")
-        if settings is not None:
-            for secret in (settings.access_key, settings.secret_key):
-                # Like Airflow's masker, not for values under 5 characters: replacing "a" in
-                # every word would garble the message and reveal the key all the same.
-                if len(secret) >= 5:
-                    text = text.replace(secret, "***")
-        return text
-
-    def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, str] | None,
-        body: Any,
-        what: str,
-        timeout: float | None = None,
-    ) -> Any:
-        """One call under the budget; rate-limit answers are waited out here, not retried as faults."""
-        settings = self.settings
-        url = settings.base_url + path
-        read_timeout = timeout or settings.timeout_seconds
-        timeouts = (min(10.0, read_timeout), read_timeout)
-        for answer in range(MAX_RATE_LIMIT_ANSWERS + 1):
-            waited = self.budget.acquire()
-            if waited:
-                self._count("budget_waits")
-                self._count("budget_wait_seconds", waited)
-            self._count("calls")
-            started = time.monotonic()
-            try:
-                response = self.session.request(
-                    method, url, params=params, data=None if body is None else json.dumps(body), timeout=timeouts
-                )
-            except requests.Timeout:
-                raise LeadSquaredTransientError(
-                    f"{what}: no answer within {read_timeout:g}s (extra 'timeout_seconds')"
-                ) from None
-            except requests.exceptions.SSLError as exc:
-                # A certificate that does not verify is not a passing fault: never retried, never ignored.
-                reason = re.search(r"certificate verify failed:?[^'\")(]*", str(exc))
-                raise LeadSquaredError(
-                    f"{what}: the TLS certificate of {settings.base_url} was not accepted "
-                    f"({reason.group(0).strip() if reason else type(exc).__name__}); check the connection's host"
-                ) from None
-            except (
-                requests.ConnectionError,
-                requests.exceptions.ChunkedEncodingError,
-                requests.exceptions.ContentDecodingError,
-            ) as exc:
-                # Includes a connection dropped before or during the answer.
-                raise LeadSquaredTransientError(f"{what}: connection failed ({type(exc).__name__})") from None
-            self._latencies.append(time.monotonic() - started)
-            try:
-                return self._parse(response, what)
-            except LeadSquaredRateLimited as exc:
-                self._count("rate_limit_waits")
-                if answer == MAX_RATE_LIMIT_ANSWERS:
-                    raise LeadSquaredApiError(
-                        f"{what}: the account's rate limit answered {answer + 1} times in a row ({exc}); "
-                        "other clients may be using the account, or rate_limit_calls is above the plan's limit",
-                        exception_type=RATE_LIMIT_EXCEPTION,
-                    ) from None
-                # The server's window is full; the oldest call leaves it within one period.
-                pause = settings.rate_limit_period_seconds * random.uniform(0.25, 0.75)
-                self.log.info("%s: rate limit answered (%s); waiting %.1fs", what, exc, pause)
-                time.sleep(pause)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _parse(self, response: requests.Response, what: str) -> Any:
-        """Classify an answer: data, a rate limit, a fault worth retrying, or an error to report."""
-        status = response.status_code
-        try:
-            payload: Any = response.json()
-        except ValueError:
-            payload = None
-        exception_type = payload.get("ExceptionType") if isinstance(payload, dict) else None
-        message = self._scrub(str(payload.get("ExceptionMessage") or "")) if isinstance(payload, dict) else ""
-        if status == 429 or exception_type == RATE_LIMIT_EXCEPTION:
-            raise LeadSquaredRateLimited(message or f"HTTP {status}")
-        if status == 401:
-            raise LeadSquaredAuthError(
-                f"{what}: LeadSquared refused the keys (HTTP 401{': ' + message if message else ''}). "
-                f"Check the Access Key and Secret Key of connection {self.leadsquared_conn_id!r}, and that "
-                f"its host ({self.settings.base_url}) is your account's region host"
-            )
-        if status == 404:
-            raise LeadSquaredNotFoundError(
-                f"{what}: HTTP 404 from {self.settings.base_url}: check the host of connection "
-                f"{self.leadsquared_conn_id!r} (e.g. api-in21.leadsquared.com)"
-            )
-        if exception_type and str(exception_type).startswith("MX"):
-            # Application errors: retrying does not help (the rate limit is handled above).
-            raise LeadSquaredApiError(
-                f"{what}: LeadSquared answered {exception_type}: {message or '(no message)'} (HTTP {status})",
-                exception_type=str(exception_type),
-                status_code=status,
-            )
-        if status >= 500:
-            raise LeadSquaredTransientError(f"{what}: HTTP {status} from LeadSquared")
-        if status >= 400:
-            raise LeadSquaredApiError(
-                f"{what}: HTTP {status} from LeadSquared: {message or self._scrub(response.text[:200])}",
-                status_code=status,
-            )
-        if payload is None:
-            raise LeadSquaredTransientError(f"{what}: the answer (HTTP {status}) is not JSON")
-        if isinstance(payload, dict) and str(payload.get("Status", "")).lower() == "error":
-            raise LeadSquaredApiError(
-                f"{what}: LeadSquared answered an error: {message or '(no message)'}", status_code=status
-            )
-        return payload
-
-    def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, str] | None = None,
-        body: Any = None,
-        what: str,
-        expect: str | None = None,
-        attempts: int | None = None,
-        timeout: float | None = None,
-    ) -> Any:
-        """A call with bounded exponential backoff and jitter on transient failures.
-
-        :param expect: a key the JSON object must have; an answer without it is retried as a
-            fault (a truncated or foreign body is never read as "no data").
-        :param attempts: attempts instead of the connection's ``max_attempts``.
-        :param timeout: seconds per attempt instead of the connection's ``timeout_seconds``.
-        """
-        settings = self.settings
-        attempts = attempts or settings.max_attempts
-        retrying = Retrying(
-            stop=stop_after_attempt(attempts),
-            wait=wait_exponential_jitter(
-                multiplier=settings.retry_wait_seconds,
-                max=settings.retry_max_wait_seconds,
-                jitter=settings.retry_wait_seconds,
-            ),
-            retry=retry_if_exception_type(LeadSquaredTransientError),
-            reraise=True,
-            before_sleep=self._before_retry,
-        )
-        try:
-            for attempt in retrying:
-                with attempt:
-                    payload = self._send(method, path, params=params, body=body, what=what, timeout=timeout)
-                    if expect is not None and not (isinstance(payload, dict) and expect in payload):
-                        raise LeadSquaredTransientError(f"{what}: the answer has no {expect!r}")
-                    return payload
-        except LeadSquaredTransientError as exc:
-            raise LeadSquaredTransientError(f"{what}: failed after {attempts} attempts; last cause: {exc}") from None
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _before_retry(self, retry_state: Any) -> None:
-        self._count("retries")
-        exc = retry_state.outcome.exception() if retry_state.outcome else None
-        self.log.warning(
-            "Attempt %d failed (%s); retrying in %.1fs",
-            retry_state.attempt_number,
-            exc,
-            retry_state.next_action.sleep if retry_state.next_action else 0.0,
-        )
+        # Without a client the connection was never read (or was refused): no key to remove.
+        return self.client.scrub(text) if "client" in self.__dict__ else text
 
     # -- API -------------------------------------------------------------------------------
 
@@ -417,7 +201,7 @@ class LeadSquaredHook(BaseHook):
         """
         try:
             # Someone is waiting behind the UI's Test button: two short attempts, not a task's patience.
-            user = self._call(
+            user = self.client.call(
                 "GET",
                 USER_PATH,
                 what="UserByAccessKey.Get",
@@ -459,11 +243,10 @@ class LeadSquaredHook(BaseHook):
             body: dict[str, Any] = {"Paging": {"Offset": str(offset), "RowCount": str(row_count)}}
             if event is not None:
                 body["Parameter"] = {"ActivityEvent": event}
-            payload = self._call(
-                "POST",
+            payload = self.client.post_json(
                 ACTIVITIES_PATH,
+                body,
                 params=params,
-                body=body,
                 what=f"{what} (Offset {offset})",
                 expect="ProspectActivities",
             )
@@ -483,16 +266,8 @@ class LeadSquaredHook(BaseHook):
             yield from page
 
     def concurrency(self) -> int:
-        """How many leads to fetch at once.
-
-        Enough to put the whole burst that an empty window allows in flight at once, and
-        enough to keep the budget full at the observed latency: calls per second times the
-        seconds a call takes. Capped by the connection extra ``max_concurrency``.
-        """
-        settings = self.settings
-        rate = settings.rate_limit_calls / settings.rate_limit_period_seconds
-        latency = max(self._latencies) if self._latencies else 0.0
-        return max(1, min(settings.max_concurrency, max(settings.rate_limit_calls, math.ceil(rate * latency * 1.5))))
+        """How many leads to fetch at once (see :meth:`LeadSquaredClient.concurrency`)."""
+        return self.client.concurrency()
 
     def _target_in_flight(self, started: int) -> int:
         # Until an answer shows whether RecordCount is the lead's total, every lead of a burst
@@ -574,8 +349,8 @@ class LeadSquaredHook(BaseHook):
                 "Paging": {"PageIndex": page_index, "PageSize": LEADS_PAGE_SIZE},
                 "Sorting": {"ColumnName": "ModifiedOn", "Direction": "0"},
             }
-            payload = self._call(
-                "POST", RECENTLY_MODIFIED_PATH, body=body, what=f"{what} (page {page_index})", expect="Leads"
+            payload = self.client.post_json(
+                RECENTLY_MODIFIED_PATH, body, what=f"{what} (page {page_index})", expect="Leads"
             )
             leads = payload.get("Leads") or []
             for lead in leads:
@@ -623,10 +398,9 @@ class LeadSquaredHook(BaseHook):
                 "Paging": {"PageIndex": page_index, "PageSize": page_size},
                 "Sorting": {"ColumnName": column, "Direction": 0},
             }
-            payload = self._call(
-                "POST",
+            payload = self.client.post_json(
                 DATE_RANGE_PATH,
-                body=body,
+                body,
                 what=f"{what} (from {lo} by {column}, page {page_index})",
                 expect="ProspectActivities",
             )
@@ -637,10 +411,9 @@ class LeadSquaredHook(BaseHook):
             if event is not None:
                 parameter["ActivityEvents"] = [event]
             body = {"Parameter": parameter, "Paging": {"PageIndex": page_index, "PageSize": page_size}}
-            payload = self._call(
-                "POST", CHANGE_HISTORY_PATH, body=body, what=f"changes in {window} (page {page_index})",
-                expect="Activities",
-            )  # fmt: skip
+            payload = self.client.post_json(
+                CHANGE_HISTORY_PATH, body, what=f"changes in {window} (page {page_index})", expect="Activities"
+            )
             return _count_and_rows(payload, "Activities", "ActivityId", what)
 
         return list_changed(

@@ -13,8 +13,6 @@ the activities changed in a window, listed directly
 from __future__ import annotations
 
 import abc
-import ast
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -29,27 +27,10 @@ from airflow_provider_leadact.sinks.base import DEFAULT_BATCH_SIZE, ActivitySink
 from airflow_provider_leadact.sinks.formats import validate_file_format
 from airflow_provider_leadact.sinks.object_storage import ObjectStorageSink, asset_for_path, check_storage_path
 from airflow_provider_leadact.sinks.sql import DEFAULT_TABLE, SqlSink, sql_asset, validate_table_name
-from airflow_provider_leadact.validation import normalize_lead_ids, validate_activity_event
+from airflow_provider_leadact.validation import parse_lead_ids, validate_activity_event
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-
-
-def parse_lead_ids(value: Any) -> list[str]:
-    """Normalise rendered ``lead_ids`` (see :func:`~airflow_provider_leadact.validation.normalize_lead_ids`).
-
-    A template without ``render_template_as_native_obj`` renders a list as its text
-    (``['a', 'b']``); such text is read back as the list it shows rather than split on commas.
-    """
-    if isinstance(value, str) and value.strip()[:1] == "[":
-        text = value.strip()
-        for parse in (json.loads, ast.literal_eval):
-            try:
-                value = parse(text)
-                break
-            except (ValueError, SyntaxError):
-                continue
-    return normalize_lead_ids(value)
 
 
 def parse_window(changed_from: Any, changed_to: Any) -> Window | None:

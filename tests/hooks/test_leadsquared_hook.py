@@ -141,7 +141,7 @@ def test_wrong_path_is_a_404_telling_to_check_the_host(sandbox, make_hook):
 def test_application_errors_are_reported_not_retried(sandbox, make_hook):
     hook = make_hook(sandbox)
     with pytest.raises(LeadSquaredApiError) as info:
-        hook._call("POST", ACTIVITIES_PATH, params={"leadId": "not-a-guid"}, body={}, what="activities of lead X")
+        hook.client.call("POST", ACTIVITIES_PATH, params={"leadId": "not-a-guid"}, body={}, what="activities of lead X")
     assert info.value.exception_type.startswith("MX") and "lead X" in str(info.value)
     assert sandbox.stats()["calls"] == 1
 

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
+from pathlib import Path
 
 import pytest
 from airflow.sdk import Connection
 
-from airflow_provider_leadact.connection import build_base_url, settings_from_connection
+from airflow_provider_leadact.connection import BASE_SETTINGS, build_base_url, settings_from_connection
 from airflow_provider_leadact.exceptions import LeadSquaredConfigError
+from airflow_provider_leadact.extras import EXTRAS, extras_table
 from airflow_provider_leadact.get_provider_info import get_provider_info
+from airflow_provider_leadact.rate_limit import Backend
+
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 ACCESS = "u$r0123456789abcdefaccess"
 SECRET = "s3cr3t0123456789abcdefsecret"
@@ -58,8 +65,8 @@ def test_defaults_and_extras():
     settings = settings_from_connection(conn(rate_limit_calls="10", rate_limit_period_seconds=5, page_size=250))
     assert settings.base_url == "https://api-in21.leadsquared.com"
     assert (settings.rate_limit_calls, settings.rate_limit_period_seconds, settings.page_size) == (10, 5.0, 250)
-    assert settings.rate_limit_backend == "memory"
-    assert 0 < settings.safety_margin_seconds < 1
+    assert settings.rate_limit_backend == Backend("memory")
+    assert settings.rate_limit_margin_seconds is None and settings.daily_call_cap is None
     assert ACCESS not in repr(settings) and SECRET not in repr(settings)
     assert ACCESS not in settings.account_key
 
@@ -82,6 +89,9 @@ def test_prefixed_extras_from_the_ui_form_are_read():
         ({"timeout_seconds": -1}, "timeout_seconds"),
         ({"rate_limit_backend": "zookeeper://x"}, "rate_limit_backend"),
         ({"page_size": True}, "page_size"),
+        ({"rate_limit_margin_seconds": -1}, "rate_limit_margin_seconds"),
+        ({"daily_call_cap": 0}, "daily_call_cap"),
+        ({"daily_call_cap": "lots"}, "must be an integer"),
     ],
 )
 def test_bad_extras_are_refused(extra, message):
@@ -144,3 +154,47 @@ def test_airflow_providers_manager_sees_the_provider():
     hook = manager.hooks.get("leadsquared")  # the providers manager of the API server and UI
     assert hook is not None and hook.hook_class_name.endswith("LeadSquaredHook")
     assert manager.field_behaviours["leadsquared"]["relabeling"]["password"] == "Secret Key"
+
+
+def test_every_extra_is_declared_once_and_fills_the_settings():
+    settings = settings_from_connection(conn())
+    declared = [f.name for f in dataclasses.fields(settings) if f.name not in BASE_SETTINGS]
+    assert sorted(declared) == sorted(extra.name for extra in EXTRAS)
+    for extra in EXTRAS:
+        value = getattr(settings, extra.name)
+        if extra.kind is str:
+            assert str(value) == extra.default
+        else:
+            assert value == extra.default, extra.name
+
+
+def test_extras_at_their_bounds_are_accepted():
+    highest = settings_from_connection(conn(**{e.name: e.high for e in EXTRAS if e.high is not None}))
+    assert highest.rate_limit_margin_seconds == 60 and highest.daily_call_cap == 100_000_000
+    lowest = settings_from_connection(conn(**{e.name: e.low for e in EXTRAS if e.low is not None}))
+    assert lowest.rate_limit_margin_seconds == 0 and lowest.daily_call_cap == 1
+
+
+def test_the_form_comes_from_the_declaration():
+    (conn_type,) = get_provider_info()["connection-types"]
+    fields = conn_type["conn-fields"]
+    assert list(fields) == [e.name for e in EXTRAS if e.in_form]
+    for extra in EXTRAS:
+        if extra.in_form:
+            schema = fields[extra.name]["schema"]
+            assert fields[extra.name]["label"] == extra.label
+            assert (schema.get("minimum"), schema.get("maximum"), schema.get("default")) == (
+                extra.low,
+                extra.high,
+                extra.default,
+            )
+
+
+def test_the_readme_extras_table_matches_the_declaration():
+    text = README.read_text(encoding="utf-8")
+    tables = re.findall(r"^\| extra \| type \|.*?(?=\n\n|\Z)", text, flags=re.S | re.M)
+    assert tables, "README.md has no extras table (a header starting '| extra | type |')"
+    assert tables[0].strip() == extras_table(), (
+        "README.md's extras table differs from airflow_provider_leadact/extras.py; replace it with the output of\n"
+        "  python -c 'from airflow_provider_leadact.extras import extras_table; print(extras_table())'"
+    )

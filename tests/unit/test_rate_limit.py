@@ -8,8 +8,15 @@ import time
 
 import pytest
 
-from airflow_provider_leadact.exceptions import LeadSquaredConfigError
-from airflow_provider_leadact.rate_limit import FileBudget, MemoryBudget, check_backend, get_budget
+from airflow_provider_leadact.rate_limit import (
+    Backend,
+    FileBudget,
+    Limit,
+    MemoryBudget,
+    auto_margin,
+    get_budget,
+    parse_backend,
+)
 
 CALLS = 5
 PERIOD = 0.5
@@ -72,17 +79,37 @@ def test_file_budget_is_shared_by_processes(tmp_path):
 
 
 def test_budgets_are_shared_per_account_in_a_process():
-    one = get_budget("memory", "account-a", 25, 5.2)
-    assert get_budget("memory", "account-a", 25, 5.2) is one
-    assert get_budget("memory", "account-b", 25, 5.2) is not one
+    memory = parse_backend("memory")
+    one = get_budget(memory, "account-a", Limit(25, 5.0))
+    assert get_budget(memory, "account-a", Limit(25, 5.0)) is one
+    assert get_budget(memory, "account-b", Limit(25, 5.0)) is not one
 
 
-@pytest.mark.parametrize("backend", ["memory", "file", "file:/tmp/x", "redis://localhost:6379/0"])
-def test_known_backends(backend):
-    check_backend("c", backend)
+@pytest.mark.parametrize(
+    ("backend", "parsed"),
+    [
+        ("memory", Backend("memory")),
+        ("file", Backend("file")),
+        ("file:/tmp/x", Backend("file", "/tmp/x")),
+        ("redis://localhost:6379/0", Backend("redis", "redis://localhost:6379/0")),
+    ],
+)
+def test_known_backends(backend, parsed):
+    assert parse_backend(backend) == parsed
 
 
 @pytest.mark.parametrize("backend", ["mem", "redis://", "postgres://x", "", "file/tmp"])
 def test_unknown_backends_are_refused(backend):
-    with pytest.raises(LeadSquaredConfigError, match="rate_limit_backend"):
-        check_backend("c", backend)
+    with pytest.raises(ValueError, match="'memory' \\(one process\\)"):
+        parse_backend(backend)
+
+
+def test_a_redis_password_never_shows_in_the_backends_text():
+    assert "hunter2" not in str(parse_backend("redis://:hunter2@redis.internal:6380/0"))
+
+
+def test_the_window_is_the_period_plus_the_margin():
+    assert Limit(25, 5.0, 0.0).window_seconds == 5.0
+    assert Limit(25, 5.0, 0.4).window_seconds == 5.4
+    assert Limit(25, 5.0).window_seconds == 5.0 + auto_margin(5.0)
+    assert 0.1 <= auto_margin(0.5) and auto_margin(5.0) == pytest.approx(0.15) and auto_margin(600) == 1.0

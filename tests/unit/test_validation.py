@@ -7,7 +7,13 @@ import uuid
 import pytest
 
 from airflow_provider_leadact.exceptions import LeadSquaredConfigError
-from airflow_provider_leadact.validation import normalize_lead_ids, validate_activity_event, validate_lead_id
+from airflow_provider_leadact.validation import (
+    LeadIds,
+    normalize_lead_ids,
+    parse_lead_ids,
+    validate_activity_event,
+    validate_lead_id,
+)
 
 A = "3a6d5ea2-400e-4a2f-a728-fbfa0b0c1ddf"
 B = "5c92870f-a337-458f-8be1-0e2458513051"
@@ -82,3 +88,17 @@ def test_activity_event():
     for bad in ("abc", 2.5, True, [201], "20 1"):
         with pytest.raises(LeadSquaredConfigError, match="integer"):
             validate_activity_event(bad)
+
+
+def test_validated_ids_are_not_validated_again(monkeypatch):
+    ids = normalize_lead_ids([A, B])
+    assert isinstance(ids, LeadIds)
+    calls = []
+    monkeypatch.setattr("airflow_provider_leadact.validation.validate_lead_id", lambda v: calls.append(v) or v)
+    assert normalize_lead_ids(ids) is ids and parse_lead_ids(ids) is ids
+    assert calls == []
+
+
+@pytest.mark.parametrize("text", [f"['{A}', '{B}']", f'["{A}", "{B}"]'])
+def test_a_list_rendered_as_text_is_read_back(text):
+    assert parse_lead_ids(text) == [A, B]
