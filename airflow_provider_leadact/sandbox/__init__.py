@@ -9,6 +9,8 @@ set under each reading (see ``SandboxConfig``) and counts what clients do to it:
     with Sandbox(offset_mode="row", rate_limit_calls=5) as sb:
         ...  # point a client at sb.url with the default keys
         assert sb.stats()["max_in_window"] <= 5
+        sb.truth_changed("2025-01-03T00:00:00", "2025-01-04T00:00:00")  # an interval's truth
+        sb.reset()  # the seed's data, the first settings, no faults, zero counters
 
 From a shell: ``leadact-sandbox --port 8080`` (or ``python -m airflow_provider_leadact.sandbox``).
 """
@@ -17,7 +19,17 @@ from __future__ import annotations
 
 from airflow_provider_leadact.sandbox.config import SandboxConfig
 from airflow_provider_leadact.sandbox.data import Dataset, Lead, generate_dataset
-from airflow_provider_leadact.sandbox.paging import page_of
+from airflow_provider_leadact.sandbox.page_readings import index_page_of, page_of
 from airflow_provider_leadact.sandbox.server import Sandbox
+from airflow_provider_leadact.sandbox.state import SandboxState
 
-__all__ = ["Dataset", "Lead", "Sandbox", "SandboxConfig", "generate_dataset", "page_of"]
+__all__ = [
+    "Dataset",
+    "Lead",
+    "Sandbox",
+    "SandboxConfig",
+    "SandboxState",
+    "generate_dataset",
+    "index_page_of",
+    "page_of",
+]

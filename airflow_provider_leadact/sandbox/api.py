@@ -1,8 +1,10 @@
-"""The emulated LeadSquared endpoints, as pure functions of the data and the request.
+"""The emulated per-lead, lead and user endpoints, as pure functions of the data and the request.
 
-HTTP plumbing, authentication, rate limiting and faults live in
-:mod:`~airflow_provider_leadact.sandbox.server`; this module only validates request bodies
-the way the real service does (400 with an ``MX...Exception`` body) and builds answers.
+HTTP plumbing lives in :mod:`~airflow_provider_leadact.sandbox.server`, authentication, the
+rate limit and faults in :mod:`~airflow_provider_leadact.sandbox.state`, the date-range
+endpoints in :mod:`~airflow_provider_leadact.sandbox.date_range`; this module validates
+request bodies the way the real service does (400 with an ``MX...Exception`` body), builds
+answers, and holds the request parsing the date-range endpoints share.
 """
 
 from __future__ import annotations
@@ -16,14 +18,11 @@ from typing import Any
 
 from airflow_provider_leadact.sandbox.config import SandboxConfig
 from airflow_provider_leadact.sandbox.data import TIME_FORMAT, Dataset, Lead, with_file_urls
-from airflow_provider_leadact.sandbox.paging import page_of
+from airflow_provider_leadact.sandbox.page_readings import page_of
 
 ACTIVITIES_PATH = "/v2/ProspectActivity.svc/Retrieve"
 USER_PATH = "/v2/Authentication.svc/UserByAccessKey.Get"
 LEADS_PATH = "/v2/LeadManagement.svc/Leads.RecentlyModified"
-#: The API endpoints: path -> HTTP method.
-ENDPOINTS: dict[str, str] = {ACTIVITIES_PATH: "POST", USER_PATH: "GET", LEADS_PATH: "POST"}
-
 #: Largest ``PageSize`` of Leads.RecentlyModified; larger requests are served this many.
 MAX_LEADS_PAGE_SIZE = 5000
 #: Columns Leads.RecentlyModified knows, in their default order.
@@ -143,11 +142,11 @@ def retrieve_activities(
     if not _GUID.fullmatch(lead_id):
         raise invalid(f"leadId {lead_id[:64]!r} is not a valid GUID")
     body = parse_body(raw_body)
-    parameter = _object(body, "Parameter")
-    event = _integer(parameter.get("ActivityEvent"), "Parameter.ActivityEvent")
-    paging = _object(body, "Paging")
-    offset = _integer(paging.get("Offset"), "Paging.Offset")
-    row_count = _integer(paging.get("RowCount"), "Paging.RowCount")
+    parameter = object_field(body, "Parameter")
+    event = integer_field(parameter.get("ActivityEvent"), "Parameter.ActivityEvent")
+    paging = object_field(body, "Paging")
+    offset = integer_field(paging.get("Offset"), "Paging.Offset")
+    row_count = integer_field(paging.get("RowCount"), "Paging.RowCount")
     rows = matching_activities(dataset, lead_id, event)
     try:
         count, page = page_of(
@@ -166,10 +165,11 @@ def retrieve_activities(
     return {"RecordCount": count, "ProspectActivities": page}
 
 
-def user_by_access_key(base_url: str) -> dict[str, Any]:
+def user_by_access_key(api_url: str) -> dict[str, Any]:
     """Answer ``GET /v2/Authentication.svc/UserByAccessKey.Get``.
 
-    :param base_url: the sandbox's own URL, given as the account's regional API host.
+    :param api_url: the account's API base URL (its region's host), e.g.
+        ``http://localhost:54321``.
     """
     return {
         "Id": _USER_ID,
@@ -179,7 +179,11 @@ def user_by_access_key(base_url: str) -> dict[str, Any]:
         "Role": "Administrator",
         "TimeZone": "UTC",
         "IsAdministrator": True,
-        "LSQCommonServiceURLs": {"api": base_url, "app": base_url},
+        "OrgId": "00000",
+        "OrgShortCode": "sandbox",
+        "OrgDisplayName": "Sandbox Account",
+        "Plan": "Sandbox",
+        "LSQCommonServiceURLs": {"api": api_url, "app": api_url},
     }
 
 
@@ -227,13 +231,13 @@ def recently_modified(dataset: Dataset, raw_body: bytes) -> dict[str, Any]:
     :raises ApiError: 400 for missing or invalid dates, paging, sorting or columns.
     """
     body = parse_body(raw_body)
-    parameter = _object(body, "Parameter")
+    parameter = object_field(body, "Parameter")
     from_date = parse_time(parameter.get("FromDate"), "Parameter.FromDate")
     to_date = parse_time(parameter.get("ToDate"), "Parameter.ToDate")
-    columns = _columns(_object(body, "Columns").get("Include_CSV"))
-    paging = _object(body, "Paging")
-    page_index = _integer(paging.get("PageIndex"), "Paging.PageIndex")
-    page_size = _integer(paging.get("PageSize"), "Paging.PageSize")
+    columns = _columns(object_field(body, "Columns").get("Include_CSV"))
+    paging = object_field(body, "Paging")
+    page_index = integer_field(paging.get("PageIndex"), "Paging.PageIndex")
+    page_size = integer_field(paging.get("PageSize"), "Paging.PageSize")
     page_index = 1 if page_index is None else page_index
     page_size = 100 if page_size is None else page_size
     if page_index < 1:
@@ -241,7 +245,7 @@ def recently_modified(dataset: Dataset, raw_body: bytes) -> dict[str, Any]:
     if page_size < 1:
         raise invalid(f"Paging.PageSize must be at least 1, got {page_size}")
     page_size = min(page_size, MAX_LEADS_PAGE_SIZE)
-    sorting = _object(body, "Sorting")
+    sorting = object_field(body, "Sorting")
     column = sorting.get("ColumnName") or "ModifiedOn"
     if column not in LEAD_COLUMNS:
         raise invalid(f"Sorting.ColumnName {column!r} is not one of {', '.join(LEAD_COLUMNS)}")
@@ -286,7 +290,13 @@ def _columns(include_csv: Any) -> list[str]:
     return columns
 
 
-def _object(body: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+def object_field(body: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    """Read an optional JSON object member; absent or null counts as ``{}``.
+
+    :param body: the enclosing object.
+    :param name: the member's name.
+    :raises ApiError: 400 when the member is not an object.
+    """
     value = body.get(name)
     if value is None:
         return {}
@@ -295,8 +305,13 @@ def _object(body: Mapping[str, Any], name: str) -> Mapping[str, Any]:
     return value
 
 
-def _integer(value: Any, name: str) -> int | None:
-    """Read an optional integer sent as a number or, as the documented examples do, a string."""
+def integer_field(value: Any, name: str) -> int | None:
+    """Read an optional integer sent as a number or, as the documented examples do, a string.
+
+    :param value: the value sent; ``None`` or ``""`` means not sent.
+    :param name: the parameter's name, for the error message.
+    :raises ApiError: 400 for anything but an integer.
+    """
     if value is None or value == "":
         return None
     if isinstance(value, bool):

@@ -16,7 +16,7 @@ from types import FrameType
 from typing import Any
 
 from airflow_provider_leadact.sandbox.config import RATE_LIMIT_STYLES, SandboxConfig
-from airflow_provider_leadact.sandbox.paging import OFFSET_MODES, RECORD_COUNTS
+from airflow_provider_leadact.sandbox.page_readings import OFFSET_MODES, RANGE_FIELDS, RANGE_FILTERS, RECORD_COUNTS
 from airflow_provider_leadact.sandbox.server import Sandbox
 
 
@@ -27,12 +27,42 @@ def _row_cap(text: str) -> int | None:
     return int(text)
 
 
+def _daily_cap(text: str) -> int | None:
+    # "none" means no cap; 0 is a real cap (every call refused), so it is kept.
+    if text.strip().lower() in ("none", ""):
+        return None
+    return int(text)
+
+
+def _optional_text(text: str) -> str | None:
+    return None if text.strip().lower() in ("none", "") else text
+
+
+_EPILOG = """\
+API endpoints (keys in x-LSQ-AccessKey / x-LSQ-SecretKey headers or accessKey / secretKey):
+  POST /v2/ProspectActivity.svc/Retrieve?leadId=      a lead's activities (--offset-mode ...)
+  POST /v2/ProspectActivity.svc/RetrieveRecentlyModified  activities by date range (--range-*)
+  POST /v2/ProspectActivity.svc/RetrieveActivityChange    activity change history
+  POST /v2/LeadManagement.svc/Leads.RecentlyModified  leads by their last change
+  GET  /v2/Authentication.svc/UserByAccessKey.Get     the user and the account's API host
+
+Control endpoints (no keys): GET /_sandbox/stats, POST /_sandbox/stats/reset,
+POST /_sandbox/reset, GET|POST /_sandbox/config, POST /_sandbox/faults {"kind", "count"},
+POST /_sandbox/faults/clear, GET /_sandbox/leads, GET /_sandbox/truth[?leadId=],
+GET /_sandbox/truth/changed?from=&to= (ModifiedOn in [from, to), sorted by Id),
+GET /_sandbox/truth/changes?from=&to=, GET /_sandbox/history/days,
+POST /_sandbox/edit {"count", "at", "lead_id"} (edits activities now, or at "at").
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser; every :class:`SandboxConfig` field has a flag."""
     defaults = SandboxConfig()
     parser = argparse.ArgumentParser(
         prog="leadact-sandbox",
         description="Serve a local emulation of the LeadSquared API with generated data.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
 
     def add(flag: str, kind: Any, text: str, **extra: Any) -> None:
@@ -51,15 +81,44 @@ def build_parser() -> argparse.ArgumentParser:
     add("--secret-key", str, "secret key to accept")
     add("--host", str, "interface to listen on")
     add("--port", int, "port to listen on, 0 for any free port")
+    add(
+        "--account-host",
+        _optional_text,
+        "host name of the account's region (e.g. localhost): API calls whose Host header names "
+        "another host answer 401, UserByAccessKey.Get answers on any host and names "
+        "http://<account-host>:<port>; 'none' for any host",
+    )
 
     add("--offset-mode", str, "meaning of Paging.Offset", choices=OFFSET_MODES)
     add("--record-count", str, "meaning of RecordCount", choices=RECORD_COUNTS)
     add("--row-cap", _row_cap, "largest page served, 'none' for no cap")
     add("--default-rows", int, "rows served without paging")
 
+    add("--range-record-count", str, "meaning of RecordCount in RetrieveRecentlyModified", choices=RECORD_COUNTS)
+    add("--range-max-page-size", int, "largest page RetrieveRecentlyModified serves (silently)")
+    add("--range-filter-on", str, "timestamp RetrieveRecentlyModified filters on", choices=RANGE_FILTERS)
+    add(
+        "--range-include-fields",
+        str,
+        "full: listing rows carry every field of the per-lead call (mx_ custom fields only with "
+        "IncludeCustomFields); partial: Id, EventCode, EventName, CreatedOn, ModifiedOn, RelatedProspectId",
+        choices=RANGE_FIELDS,
+    )
+    add("--range-churn", int, "activities edited 'now' after each RetrieveRecentlyModified page, from that page")
+
     add("--rate-limit-calls", int, "calls allowed per period per key, 0 for no limit")
     add("--rate-limit-period", float, "rate-limit window in seconds")
-    add("--rate-limit-style", str, "HTTP 429, or 200 with an MX body", choices=RATE_LIMIT_STYLES)
+    add(
+        "--rate-limit-style",
+        str,
+        "HTTP 429, or 200 with an MX body (the daily cap answers the same way)",
+        choices=RATE_LIMIT_STYLES,
+    )
+    add(
+        "--daily-call-cap",
+        _daily_cap,
+        "calls accepted per key in a UTC day; then MXAPIDailyLimitExceededException; 'none' for no cap",
+    )
 
     add("--latency", float, "seconds added to every API answer")
     add("--fault-500", float, "probability of HTTP 500 per call")

@@ -1,14 +1,15 @@
-"""Settings of the sandbox: data set, keys, paging readings, rate limit and faults."""
+"""Settings of the sandbox: data set, keys, region, paging readings, limits and faults."""
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from airflow_provider_leadact.sandbox.paging import OFFSET_MODES, RECORD_COUNTS
+from airflow_provider_leadact.sandbox.page_readings import OFFSET_MODES, RANGE_FIELDS, RANGE_FILTERS, RECORD_COUNTS
 
 #: Styles of the rate-limit answer: HTTP 429, or HTTP 200 with an MX exception body.
 RATE_LIMIT_STYLES: tuple[str, ...] = ("429", "200")
@@ -27,6 +28,8 @@ DATA_FIELDS: frozenset[str] = frozenset({"seed", "leads", "start", "days"})
 #: Fields that cannot change while the server listens.
 BIND_FIELDS: frozenset[str] = frozenset({"host", "port"})
 _MASK = "***"
+# A bare host name or address, without scheme or port: what a Host header names.
+_HOST_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
 
 
 @dataclass(frozen=True)
@@ -41,15 +44,35 @@ class SandboxConfig:
     :param secret_key: the only secret key accepted.
     :param host: interface to listen on.
     :param port: port to listen on; 0 picks a free one.
+    :param account_host: the host name of the account's region, e.g. ``"localhost"``; API
+        calls whose ``Host`` header names another host answer 401, as a call to another
+        region's host does, except ``UserByAccessKey.Get``, which answers on any host and
+        names ``http://<account_host>:<port>`` in ``LSQCommonServiceURLs``. ``None``: any host.
     :param offset_mode: meaning of ``Paging.Offset``: ``"page0"``, ``"page1"`` or ``"row"``
-        (see :func:`~airflow_provider_leadact.sandbox.paging.page_of`).
+        (see :func:`~airflow_provider_leadact.sandbox.page_readings.page_of`).
     :param record_count: meaning of ``RecordCount``: ``"total"`` or ``"page"``.
     :param row_cap: largest page served whatever ``RowCount`` asks; ``None`` for no cap.
     :param default_rows: rows served when the request has no paging.
+    :param range_record_count: meaning of ``RecordCount`` in the date-range listing
+        (``RetrieveRecentlyModified``): ``"total"`` or ``"page"``.
+    :param range_max_page_size: largest page the date-range listing serves, whatever
+        ``PageSize`` asks (silently, as the per-lead ``row_cap``).
+    :param range_filter_on: the timestamp the date-range listing filters on:
+        ``"ModifiedOn"`` or ``"CreatedOn"``.
+    :param range_include_fields: ``"full"``: listing rows carry every field the per-lead call
+        returns (the custom ``mx_`` fields of ``ActivityFields`` only when the request sends
+        ``IncludeCustomFields``); ``"partial"``: rows carry only ``Id``, ``EventCode``,
+        ``EventName``, ``CreatedOn``, ``ModifiedOn`` and ``RelatedProspectId``.
+    :param range_churn: activities the sandbox edits "now" after answering each page of the
+        date-range listing, picked from the page just served, so that the ordering moves
+        under a client paging by ``PageIndex``; 0 for none.
     :param rate_limit_calls: calls accepted per access key in any ``rate_limit_period``;
         0 disables the limit (``max_in_window`` is still measured).
     :param rate_limit_period: length of the sliding rate-limit window in seconds.
-    :param rate_limit_style: ``"429"`` (HTTP 429) or ``"200"`` (HTTP 200 with an MX body).
+    :param rate_limit_style: ``"429"`` (HTTP 429) or ``"200"`` (HTTP 200 with an MX body);
+        the daily call cap is answered the same way.
+    :param daily_call_cap: calls accepted per access key in a UTC day; the next ones answer
+        ``MXAPIDailyLimitExceededException``. ``None`` for no cap.
     :param latency: seconds added before every API answer that passed the rate limit.
     :param fault_500: probability that an API call answers HTTP 500 (non-MX body).
     :param fault_503: probability that an API call answers HTTP 503 (HTML body).
@@ -69,13 +92,20 @@ class SandboxConfig:
     secret_key: str = "sandbox-secret-key-0001"  # noqa: S105
     host: str = "127.0.0.1"
     port: int = 0
+    account_host: str | None = None
     offset_mode: str = "page0"
     record_count: str = "total"
     row_cap: int | None = 1000
     default_rows: int = 25
+    range_record_count: str = "total"
+    range_max_page_size: int = 1000
+    range_filter_on: str = "ModifiedOn"
+    range_include_fields: str = "full"
+    range_churn: int = 0
     rate_limit_calls: int = 25
     rate_limit_period: float = 5.0
     rate_limit_style: str = "429"
+    daily_call_cap: int | None = None
     latency: float = 0.0
     fault_500: float = 0.0
     fault_503: float = 0.0
@@ -97,6 +127,14 @@ class SandboxConfig:
         _check_int(self, "fault_seed")
         if self.row_cap is not None:
             _check_int(self, "row_cap", minimum=1)
+        _check_int(self, "range_max_page_size", minimum=1)
+        _check_int(self, "range_churn", minimum=0)
+        if self.daily_call_cap is not None:
+            _check_int(self, "daily_call_cap", minimum=0)
+        if self.account_host is not None and (
+            not isinstance(self.account_host, str) or not _HOST_NAME.fullmatch(self.account_host)
+        ):
+            raise ValueError(f"account_host must be a host name such as localhost, got {self.account_host!r}")
         try:
             datetime.strptime(self.start, "%Y-%m-%d")
         except (TypeError, ValueError):
@@ -107,6 +145,9 @@ class SandboxConfig:
         _check_choice(self, "offset_mode", OFFSET_MODES)
         _check_choice(self, "record_count", RECORD_COUNTS)
         _check_choice(self, "rate_limit_style", RATE_LIMIT_STYLES)
+        _check_choice(self, "range_record_count", RECORD_COUNTS)
+        _check_choice(self, "range_filter_on", RANGE_FILTERS)
+        _check_choice(self, "range_include_fields", RANGE_FIELDS)
         _check_number(self, "rate_limit_period", positive=True)
         _check_number(self, "latency")
         _check_number(self, "slow_seconds")

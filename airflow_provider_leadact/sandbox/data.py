@@ -8,6 +8,13 @@ The data deliberately covers every shape described in ``API_NOTES.md``: ``Data``
 key/value list and as a plain object, JSON-encoded custom object fields with file names,
 call notes packed as ``Key{=}Value{next}...``, stage changes, email activities, null
 values, and unicode (Devanagari, CJK, Arabic, accents, emoji, quotes, commas, newlines).
+
+It is a history over many days: a lead's activities spread from the window's start to the
+lead's last change, and some activities are edited (``ActivityScore`` goes up by one) minutes
+or days after they were created, so their ``ModifiedOn`` lies on a later day than their
+``CreatedOn``; an activity never edited has ``ModifiedOn`` equal to ``CreatedOn``. Every edit
+is also kept as a change record, the answer of "Get Activity Change History". The data set can
+be edited after generation (:meth:`Dataset.edit`), as users of a live account do.
 """
 
 from __future__ import annotations
@@ -147,22 +154,69 @@ class Lead:
 
 @dataclass
 class Dataset:
-    """Every lead the sandbox serves, in a stable order.
+    """Every lead the sandbox serves, in a stable order, and the history of edits.
+
+    Edits replace an activity's dict rather than change it, so a page already handed out
+    keeps the values it was built from.
 
     :ivar leads: the leads, in generation order.
     :ivar seed: the seed the data came from.
     :ivar start: first day of the data's time window.
     :ivar days: length of the time window in days.
+    :ivar changes: change records in the shape of "Get Activity Change History", in the
+        order the edits happened.
     """
 
     leads: list[Lead]
     seed: int = 7
     start: str = "2025-01-01"
     days: int = 14
+    changes: list[dict[str, Any]] = field(default_factory=list)
     _by_id: dict[str, Lead] = field(init=False, repr=False, compare=False)
+    _activity_at: dict[str, tuple[Lead, int]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._by_id = {lead.lead_id: lead for lead in self.leads}
+        self._activity_at = {
+            item["Id"]: (lead, position) for lead in self.leads for position, item in enumerate(lead.activities)
+        }
+
+    def activities(self) -> list[dict[str, Any]]:
+        """Return every activity of every lead (the stored dicts: do not modify them)."""
+        return [item for lead in self.leads for item in lead.activities]
+
+    def activity(self, activity_id: str) -> dict[str, Any] | None:
+        """Return the stored activity with this id (case-insensitive), or ``None``.
+
+        :param activity_id: an activity GUID.
+        """
+        where = self._activity_at.get(activity_id.lower())
+        return None if where is None else where[0].activities[where[1]]
+
+    def edit(self, activity_id: str, at: str, by: str = "Sandbox User") -> dict[str, Any]:
+        """Edit an activity at time ``at``: its score goes up by one, ``ModifiedOn`` becomes ``at``.
+
+        The lead's ``modified_on`` moves to ``at`` too when that is later, and a change record
+        is appended to :attr:`changes`.
+
+        :param activity_id: the activity's GUID.
+        :param at: the edit's time, ``YYYY-MM-DD HH:MM:SS`` UTC, not before the activity's
+            ``ModifiedOn``.
+        :param by: the name of the user who edited it.
+        :return: the change record.
+        :raises KeyError: for an unknown activity.
+        :raises ValueError: when ``at`` is earlier than the activity's ``ModifiedOn``.
+        """
+        lead, position = self._activity_at[activity_id.lower()]
+        before = lead.activities[position]
+        if at < before["ModifiedOn"]:
+            raise ValueError(f"an edit at {at} would go back before ModifiedOn {before['ModifiedOn']}")
+        after = {**before, "ActivityScore": before["ActivityScore"] + 1, "ModifiedOn": at}
+        lead.activities[position] = after
+        lead.modified_on = max(lead.modified_on, at)
+        change = change_record(before, after, by)
+        self.changes.append(change)
+        return change
 
     def lead(self, lead_id: str) -> Lead | None:
         """Return the lead with this id (case-insensitive, as GUIDs are), or ``None``.
@@ -210,7 +264,28 @@ def generate_dataset(seed: int = 7, leads: int = 60, start: str = "2025-01-01", 
         seed=seed,
         start=start,
         days=days,
+        changes=sorted(generator.changes, key=lambda item: (item["ModifiedOn"], item["ActivityId"])),
     )
+
+
+def change_record(before: dict[str, Any], after: dict[str, Any], by: str) -> dict[str, Any]:
+    """Return the change record of one edit, as "Get Activity Change History" lists it.
+
+    :param before: the activity before the edit.
+    :param after: the activity after the edit.
+    :param by: the name of the user who edited it.
+    """
+    changed = sorted(key for key in after if key != "ModifiedOn" and after[key] != before.get(key))
+    return {
+        "ActivityId": after["Id"],
+        "RelatedProspectId": after["RelatedProspectId"],
+        "ActivityEvent": after["EventCode"],
+        "CreatedOn": after["CreatedOn"],
+        "ModifiedOn": after["ModifiedOn"],
+        "ModifiedByName": by,
+        "OldValue": {key: before.get(key) for key in changed},
+        "NewValue": {key: after[key] for key in changed},
+    }
 
 
 def with_file_urls(activity: dict[str, Any]) -> dict[str, Any]:
@@ -272,6 +347,7 @@ class _Generator:
         self.origin = origin
         self.span = days * 86400
         self.owners = [self.guid() for _ in _USERS]
+        self.changes: list[dict[str, Any]] = []
 
     def guid(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
@@ -310,8 +386,10 @@ class _Generator:
             phone=f"+91-{rng.randint(6_000_000_000, 9_999_999_999)}",
             modified_on="",
         )
-        # The lead's last change; its activities all happen (and are edited) before it.
-        last_change = rng.randrange(self.span)
+        # The lead's last change; its activities all happen (and are edited) before it. The
+        # larger of two draws: most leads stay active over most of the window, while last
+        # changes still spread over every part of it.
+        last_change = max(rng.randrange(self.span), rng.randrange(self.span))
         lead.modified_on = self.stamp(last_change)
         offsets = sorted(rng.randint(0, last_change) for _ in range(count))
         codes = rng.choices(list(_EVENT_WEIGHTS), weights=list(_EVENT_WEIGHTS.values()), k=count)
@@ -327,7 +405,14 @@ class _Generator:
     def activity(self, lead: Lead, code: int, offset: int, last_change: int, stage: str) -> tuple[dict[str, Any], str]:
         rng = self.rng
         activity_id = self.guid()
-        edited = offset if rng.random() < 0.7 else min(last_change, offset + rng.randint(1, 7200))
+        roll = rng.random()
+        if roll < 0.6:  # never edited
+            edited = offset
+        elif roll < 0.8:  # corrected within two hours
+            edited = min(last_change, offset + rng.randint(1, 7200))
+        else:  # edited days later, or at the latest on the lead's last change
+            later = offset + rng.randint(86400, 6 * 86400)
+            edited = later if later <= last_change else rng.randint(offset, last_change)
         session_roll = rng.random()
         session: str | None = activity_id
         if session_roll >= 0.75:
@@ -365,8 +450,12 @@ class _Generator:
             "RelatedProspectId": lead.lead_id,
             "Data": body.pop("Data"),
             "ActivityFields": body.pop("ActivityFields"),
-            "ModifiedOn": self.stamp(edited),
+            "ModifiedOn": self.stamp(offset),
         }
+        if edited > offset:
+            before = activity
+            activity = {**before, "ActivityScore": before["ActivityScore"] + 1, "ModifiedOn": self.stamp(edited)}
+            self.changes.append(change_record(before, activity, _USERS[user]))
         return activity, stage
 
     def data(self, pairs: list[tuple[str, Any]], object_chance: float) -> Any:

@@ -1,40 +1,39 @@
-"""The sandbox HTTP server: authentication, rate limit, faults, counters and control.
+"""The sandbox HTTP server: a :class:`SandboxState` served over HTTP on loopback.
 
-Each API call goes through the same steps, in this order: it is counted, its keys are
-checked (401), the per-key sliding-window rate limit is applied (429 or 200 + MX body),
-a queued or random fault is picked, the configured latency is slept, and then the answer
-(or the fault) is sent. Control endpoints under ``/_sandbox/`` skip all of that.
+Each API call goes through the same steps, in this order: it is counted, its route is found
+(404, 405), its keys are checked (401), its ``Host`` header is checked against the account's
+region host (401), the daily call cap and then the per-key sliding-window rate limit are
+applied (429 or 200 + MX body), a queued or random fault is picked, the configured latency is
+slept, and then the answer (or the fault) is sent. Routes and faults are tables in
+:mod:`~airflow_provider_leadact.sandbox.routes`. Control endpoints under ``/_sandbox/`` skip
+all of that.
 """
 
 from __future__ import annotations
 
-import copy
 import hmac
 import json
-import random
 import socket
 import sys
 import threading
-import time
 import traceback
-from collections import deque
 from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from airflow_provider_leadact.sandbox import api
-from airflow_provider_leadact.sandbox.config import (
-    BIND_FIELDS,
-    DATA_FIELDS,
-    FAULT_KINDS,
-    FAULT_PROBABILITIES,
-    SandboxConfig,
+from airflow_provider_leadact.sandbox.config import BIND_FIELDS, SandboxConfig
+from airflow_provider_leadact.sandbox.routes import (
+    API_ROUTES,
+    CONTROL_ROUTES,
+    FAULTS,
+    NO_FAULT,
+    ApiRequest,
+    match_api_path,
 )
-from airflow_provider_leadact.sandbox.data import Dataset, generate_dataset
-from airflow_provider_leadact.sandbox.ratelimit import SlidingWindows
+from airflow_provider_leadact.sandbox.state import ACCEPTED, DAILY_CAPPED, SandboxState
 
 __all__ = ["Sandbox", "SandboxConfig"]
 
@@ -51,12 +50,13 @@ _UNAVAILABLE_BODY = (
 _UNKNOWN_ENDPOINT = "<unknown>"
 
 
-class Sandbox:
+class Sandbox(SandboxState):
     """A local LeadSquared API serving a generated data set.
 
     ``Sandbox(config)`` or ``Sandbox(**overrides)`` (or both: the overrides replace fields
     of ``config``). The data set is generated at construction, so :meth:`truth` works
-    before :meth:`start`. Use as a context manager to serve for a ``with`` block.
+    before :meth:`start`. Use as a context manager to serve for a ``with`` block. Settings,
+    data, counters, faults and ground truth are those of :class:`SandboxState`.
 
     :param config: settings; defaults to ``SandboxConfig()``.
     :param overrides: fields of :class:`SandboxConfig` to change.
@@ -64,20 +64,12 @@ class Sandbox:
     """
 
     def __init__(self, config: SandboxConfig | None = None, **overrides: Any) -> None:
-        base = config if config is not None else SandboxConfig()
-        self._config = base.replace(**overrides) if overrides else base
-        self._dataset = _dataset_for(self._config)
-        self._lock = threading.Lock()
-        self._configure_lock = threading.Lock()
-        self._limiter = SlidingWindows()
-        self._peaks = SlidingWindows()
-        self._queued_faults: deque[str] = deque()
-        self._fault_rng = random.Random(self._config.fault_seed)
-        self._stats = _empty_stats()
+        super().__init__(config, **overrides)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -90,7 +82,7 @@ class Sandbox:
         if self._server is not None:
             raise RuntimeError("the sandbox is already serving at " + self.url)
         self._stopping = threading.Event()
-        server = _Server((self._config.host, self._config.port), _Handler)
+        server = _Server((self.config.host, self.config.port), _Handler)
         server.sandbox = self
         self._server = server
         self._thread = threading.Thread(
@@ -109,7 +101,7 @@ class Sandbox:
             return
         self._stopping.set()
         server.shutdown()
-        with self._lock:
+        with self._connections_lock:
             connections = list(self._connections)
         for connection in connections:
             # Wakes handler threads blocked reading the next keep-alive request.
@@ -137,7 +129,7 @@ class Sandbox:
 
     def __repr__(self) -> str:
         where = self.url if self._server is not None else "not serving"
-        return f"Sandbox({where}, leads={self._config.leads}, seed={self._config.seed})"
+        return f"Sandbox({where}, leads={self.config.leads}, seed={self.config.seed})"
 
     # -- where and how -----------------------------------------------------------------
 
@@ -162,37 +154,37 @@ class Sandbox:
 
         :raises RuntimeError: if not serving.
         """
-        return f"http://{self._config.host}:{self.port}"
+        return f"http://{self.config.host}:{self.port}"
 
     @property
-    def config(self) -> SandboxConfig:
-        """The current settings (immutable; change them with :meth:`configure`)."""
-        return self._config
+    def account_url(self) -> str:
+        """Base URL on the account's region host: ``http://<account_host>:<port>``.
 
-    @property
-    def dataset(self) -> Dataset:
-        """The data set being served."""
-        return self._dataset
+        The same as :attr:`url` when ``account_host`` is not set.
+
+        :raises RuntimeError: if not serving.
+        """
+        host = self.config.account_host
+        return self.url if host is None else f"http://{host}:{self.port}"
 
     def connection_json(self) -> str:
         """Return an Airflow connection in JSON, for ``AIRFLOW_CONN_LEADSQUARED_DEFAULT``.
+
+        Its host is :attr:`account_url`, the host that answers API calls.
 
         :raises RuntimeError: if not serving.
         """
         return json.dumps(
             {
                 "conn_type": "leadsquared",
-                "host": self.url,
-                "login": self._config.access_key,
-                "password": self._config.secret_key,
+                "host": self.account_url,
+                "login": self.config.access_key,
+                "password": self.config.secret_key,
             }
         )
 
     def configure(self, **changes: Any) -> SandboxConfig:
-        """Change settings at run time (paging readings, limits, faults, latency, keys...).
-
-        Changing the value of ``seed``, ``leads``, ``start`` or ``days`` regenerates the data;
-        changing ``fault_seed`` restarts the random fault sequence.
+        """Change settings at run time; see :meth:`SandboxState.configure`.
 
         :param changes: fields of :class:`SandboxConfig` and their new values.
         :return: the new settings.
@@ -201,191 +193,9 @@ class Sandbox:
         """
         if self._server is not None and BIND_FIELDS & changes.keys():
             raise ValueError("host and port cannot change while the sandbox is serving")
-        # One change at a time; calls keep being served meanwhile (they use self._lock).
-        with self._configure_lock:
-            previous = self._config
-            config = previous.replace(**changes)
-            data_changed = any(getattr(config, name) != getattr(previous, name) for name in DATA_FIELDS)
-            # Generated outside self._lock: it takes a fraction of a second.
-            dataset = _dataset_for(config) if data_changed else None
-            with self._lock:
-                self._config = config
-                if dataset is not None:
-                    self._dataset = dataset
-                if "fault_seed" in changes:
-                    self._fault_rng = random.Random(config.fault_seed)
-            return config
-
-    def inject_faults(self, kind: str, count: int = 1) -> int:
-        """Make the next ``count`` API calls that pass the rate limit fail with ``kind``.
-
-        :param kind: one of ``"500"``, ``"503"``, ``"drop"``, ``"slow"``, ``"truncated"``,
-            ``"rate_limit"``.
-        :param count: how many calls; queued after any faults already queued.
-        :return: the number of faults now queued.
-        :raises ValueError: for an unknown kind or a negative count.
-        """
-        kind = str(kind)
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"fault kind must be one of {', '.join(FAULT_KINDS)}; got {kind!r}")
-        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
-            raise ValueError(f"fault count must be a non-negative integer, got {count!r}")
-        with self._lock:
-            self._queued_faults.extend([kind] * count)
-            return len(self._queued_faults)
-
-    def clear_faults(self) -> None:
-        """Drop every queued fault (random faults keep their configured probabilities)."""
-        with self._lock:
-            self._queued_faults.clear()
-
-    def reset_rate_limit(self) -> None:
-        """Forget past calls, so the full rate-limit budget is available again."""
-        with self._lock:
-            self._limiter.clear()
-
-    # -- counters ----------------------------------------------------------------------
-
-    def stats(self) -> dict[str, Any]:
-        """Return a copy of the counters.
-
-        Keys: ``calls`` (API calls received), ``accepted`` (let through the rate limiter),
-        ``rate_limited`` (rate-limit answers sent, injected ones included),
-        ``max_in_window`` (most accepted calls of one access key whose arrivals fell
-        within any ``rate_limit_period``-long window), ``query_auth_calls`` (calls with
-        keys in the query string), ``unauthorized``, ``faults`` (kind -> count),
-        ``by_endpoint`` (path -> calls), ``by_status`` (HTTP status -> answers; ``"drop"``
-        for closed connections), ``first_call_at``/``last_call_at`` (``time.time()``),
-        ``rate_limited_after`` (seconds from the first call to each answer of the limiter,
-        the first 10,000: tells a start-up burst from answers in steady state).
-
-        An injected ``rate_limit`` fault counts in both ``accepted`` (it passed the limiter
-        and used budget, as any call that reached the service would) and ``rate_limited``.
-        """
-        with self._lock:
-            return copy.deepcopy(self._stats)
-
-    def reset_stats(self) -> None:
-        """Zero the counters. The rate limiter keeps its memory of recent calls."""
-        with self._lock:
-            self._stats = _empty_stats()
-            self._peaks.clear()
-
-    # -- ground truth ------------------------------------------------------------------
-
-    def lead_ids(self) -> list[str]:
-        """Return every lead id, in data set order."""
-        return self._dataset.lead_ids()
-
-    def truth(
-        self, lead_id: str, activity_event: int | None = None, get_file_url: bool = False
-    ) -> list[dict[str, Any]]:
-        """Return (a deep copy of) every activity the API holds for a lead, newest first.
-
-        :param lead_id: the lead's GUID; an unknown lead gives ``[]``.
-        :param activity_event: event code to keep, or ``None`` for all.
-        :param get_file_url: show file names as URLs, as ``getFileURL=true`` does.
-        """
-        return api.truth(self._dataset, lead_id, activity_event, get_file_url)
-
-    def all_truth(self, activity_event: int | None = None) -> dict[str, list[dict[str, Any]]]:
-        """Return :meth:`truth` for every lead, keyed by lead id in data set order.
-
-        :param activity_event: event code to keep, or ``None`` for all.
-        """
-        dataset = self._dataset
-        return {lead_id: api.truth(dataset, lead_id, activity_event) for lead_id in dataset.lead_ids()}
-
-    def write_truth(self, path: str | Path) -> None:
-        """Write :meth:`all_truth` as JSON (UTF-8) to ``path``.
-
-        :param path: the file to write.
-        """
-        text = json.dumps(self.all_truth(), ensure_ascii=False)
-        Path(path).write_text(text, encoding="utf-8")
-
-    def leads_modified(self, from_date: str, to_date: str) -> list[str]:
-        """Return the ids Leads.RecentlyModified would return for these inclusive bounds.
-
-        Sorted as the endpoint's default: ModifiedOn ascending, ties by ProspectID.
-
-        :param from_date: ``YYYY-MM-DD HH:MM:SS`` lower bound, included.
-        :param to_date: ``YYYY-MM-DD HH:MM:SS`` upper bound, included.
-        :raises ValueError: for a date not in that format.
-        """
-        try:
-            lower = api.parse_time(from_date, "from_date")
-            upper = api.parse_time(to_date, "to_date")
-        except api.ApiError as error:
-            raise ValueError(error.message) from None
-        return [lead.lead_id for lead in api.leads_modified(self._dataset, lower, upper)]
+        return super().configure(**changes)
 
     # -- used by the request handler ---------------------------------------------------
-
-    def _count_call(self, endpoint: str, query_auth: bool) -> None:
-        with self._lock:
-            stats = self._stats
-            stats["calls"] += 1
-            stats["by_endpoint"][endpoint] = stats["by_endpoint"].get(endpoint, 0) + 1
-            if query_auth:
-                stats["query_auth_calls"] += 1
-            now = time.time()
-            if stats["first_call_at"] is None:
-                stats["first_call_at"] = now
-            stats["last_call_at"] = now
-
-    def _count(self, name: str) -> None:
-        with self._lock:
-            self._stats[name] += 1
-
-    def _count_status(self, status: int | str) -> None:
-        with self._lock:
-            by_status = self._stats["by_status"]
-            by_status[str(status)] = by_status.get(str(status), 0) + 1
-
-    def _admit(self, key: str) -> bool:
-        """Apply the rate limit to one call of ``key``; record it if accepted."""
-        with self._lock:
-            config = self._config
-            # Read under the lock so arrivals enter each window in time order.
-            now = time.monotonic()
-            period = config.rate_limit_period
-            limit = config.rate_limit_calls
-            if limit and self._limiter.count(key, now, period) >= limit:
-                self._stats["rate_limited"] += 1
-                after = self._stats["rate_limited_after"]
-                if len(after) < 10_000:
-                    after.append(round(time.time() - (self._stats["first_call_at"] or time.time()), 3))
-                return False
-            self._limiter.add(key, now)
-            in_window = self._peaks.count(key, now, period) + 1
-            self._peaks.add(key, now)
-            self._stats["accepted"] += 1
-            self._stats["max_in_window"] = max(self._stats["max_in_window"], in_window)
-            return True
-
-    def _next_fault(self) -> str | None:
-        with self._lock:
-            if self._queued_faults:
-                kind: str | None = self._queued_faults.popleft()
-            else:
-                kind = self._draw_fault(self._config)
-            if kind is not None:
-                self._stats["faults"][kind] += 1
-                if kind == "rate_limit":
-                    self._stats["rate_limited"] += 1
-            return kind
-
-    def _draw_fault(self, config: SandboxConfig) -> str | None:
-        chances = [(kind, getattr(config, name)) for kind, name in FAULT_PROBABILITIES.items()]
-        if not any(chance for _, chance in chances):
-            return None
-        roll = self._fault_rng.random()
-        for kind, chance in chances:
-            if roll < chance:
-                return kind
-            roll -= chance
-        return None
 
     def _sleep(self, seconds: float) -> bool:
         """Sleep unless the sandbox stops first; return whether it is still serving."""
@@ -394,7 +204,7 @@ class Sandbox:
         return not self._stopping.is_set()
 
     def _track(self, connection: socket.socket, add: bool) -> None:
-        with self._lock:
+        with self._connections_lock:
             if add:
                 self._connections.add(connection)
             else:
@@ -532,142 +342,126 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _api(self, path: str, query: Mapping[str, str], body: bytes) -> None:
         sandbox = self.server.sandbox
-        endpoint = _match_endpoint(path)
+        endpoint = match_api_path(path)
         via_query = "accesskey" in query or "secretkey" in query
-        sandbox._count_call(endpoint or _UNKNOWN_ENDPOINT, via_query)
+        sandbox.count_call(endpoint or _UNKNOWN_ENDPOINT, via_query)
         if endpoint is None:
-            message = f"API not found: {self.command} {path}"
-            self._answer_error(api.ApiError(404, "MXAPINotFoundException", message))
+            self._answer_error(api.ApiError(404, "MXAPINotFoundException", f"API not found: {self.command} {path}"))
             return
-        if self.command != api.ENDPOINTS[endpoint]:
-            message = f"{endpoint} accepts {api.ENDPOINTS[endpoint]}, not {self.command}"
+        route = API_ROUTES[endpoint]
+        if self.command != route.method:
+            message = f"{endpoint} accepts {route.method}, not {self.command}"
             self._answer_error(api.ApiError(405, "MXMethodNotAllowedException", message))
             return
 
-        config = sandbox.config
-        access = self.headers.get("x-LSQ-AccessKey") or query.get("accesskey")
-        secret = self.headers.get("x-LSQ-SecretKey") or query.get("secretkey")
-        if not access or not secret:
-            sandbox._count("unauthorized")
-            message = (
-                "Access key and secret key are required: send the headers x-LSQ-AccessKey "
-                "and x-LSQ-SecretKey (or the query parameters accessKey and secretKey)"
-            )
-            self._answer_error(api.ApiError(401, "MXUnAuthorizedException", message))
+        refusal = self._check_keys(query) or (None if route.any_host else self._check_host())
+        if refusal is not None:
+            self._answer_error(refusal)
             return
-        if not (_same(access, config.access_key) and _same(secret, config.secret_key)):
-            sandbox._count("unauthorized")
-            message = "Invalid access key or secret key, or wrong region host for this account"
-            self._answer_error(api.ApiError(401, "MXUnAuthorizedException", message))
+        access = self.headers.get("x-LSQ-AccessKey") or query.get("accesskey") or ""
+        admission = sandbox.admit(access)
+        if admission != ACCEPTED:
+            self._answer_limited(sandbox.config, daily=admission == DAILY_CAPPED)
             return
 
-        if not sandbox._admit(access):
-            self._answer_rate_limited(sandbox.config)
-            return
-        fault = sandbox._next_fault()
+        fault = FAULTS[kind] if (kind := sandbox.next_fault()) else NO_FAULT
         if not sandbox._sleep(sandbox.config.latency):
             self._drop()
             return
-
-        if fault == "drop":
-            sandbox._count_status("drop")
-            self._drop()
+        if fault.replaces is not None:
+            self._answer_fault(fault.replaces)
             return
-        if fault == "500":
-            sandbox._count_status(500)
-            self._send(500, _SERVER_ERROR_BODY)
-            return
-        if fault == "503":
-            sandbox._count_status(503)
-            self._send(503, _UNAVAILABLE_BODY, content_type="text/html; charset=utf-8")
-            return
-        if fault == "rate_limit":
-            self._answer_rate_limited(sandbox.config)
-            return
-        if fault == "slow" and not sandbox._sleep(sandbox.config.slow_seconds):
+        if fault.delays and not sandbox._sleep(sandbox.config.slow_seconds):
             self._drop()
             return
 
         # The settings and data as they are now, after any sleep: a run-time change applies
         # to every answer not yet computed.
+        request = ApiRequest(query=query, body=body, api_url=sandbox.account_url)
         try:
-            status, payload = 200, self._answer(endpoint, query, body)
+            status, payload = 200, route.answer(sandbox, request)
         except api.ApiError as error:
             status, payload = error.status, error.body()
         encoded = _encode(payload)
-        if fault == "truncated":
+        if fault.truncates:
             encoded = encoded[: len(encoded) // 2]
-        sandbox._count_status(status)
+        sandbox.count_status(status)
         self._send(status, encoded)
 
-    def _answer(self, endpoint: str, query: Mapping[str, str], body: bytes) -> dict[str, Any]:
+    def _check_keys(self, query: Mapping[str, str]) -> api.ApiError | None:
         sandbox = self.server.sandbox
-        if endpoint == api.ACTIVITIES_PATH:
-            return api.retrieve_activities(sandbox.dataset, sandbox.config, query, body)
-        if endpoint == api.LEADS_PATH:
-            return api.recently_modified(sandbox.dataset, body)
-        return api.user_by_access_key(sandbox.url)
+        config = sandbox.config
+        access = self.headers.get("x-LSQ-AccessKey") or query.get("accesskey")
+        secret = self.headers.get("x-LSQ-SecretKey") or query.get("secretkey")
+        if not access or not secret:
+            sandbox.count("unauthorized")
+            message = (
+                "Access key and secret key are required: send the headers x-LSQ-AccessKey "
+                "and x-LSQ-SecretKey (or the query parameters accessKey and secretKey)"
+            )
+            return api.ApiError(401, "MXUnAuthorizedException", message)
+        if not (_same(access, config.access_key) and _same(secret, config.secret_key)):
+            sandbox.count("unauthorized")
+            message = "Invalid access key or secret key, or wrong region host for this account"
+            return api.ApiError(401, "MXUnAuthorizedException", message)
+        return None
+
+    def _check_host(self) -> api.ApiError | None:
+        sandbox = self.server.sandbox
+        expected = sandbox.config.account_host
+        if expected is None:
+            return None
+        named = _host_name(self.headers.get("Host", ""))
+        if named == expected.lower():
+            return None
+        sandbox.count("unauthorized")
+        sandbox.count("wrong_host")
+        # The real service says no more than this for another region's host.
+        message = "Invalid access key or secret key, or wrong region host for this account"
+        return api.ApiError(401, "MXUnAuthorizedException", message)
+
+    def _answer_fault(self, kind: str) -> None:
+        sandbox = self.server.sandbox
+        if kind == "drop":
+            sandbox.count_status("drop")
+            self._drop()
+        elif kind == "500":
+            sandbox.count_status(500)
+            self._send(500, _SERVER_ERROR_BODY)
+        elif kind == "503":
+            sandbox.count_status(503)
+            self._send(503, _UNAVAILABLE_BODY, content_type="text/html; charset=utf-8")
+        else:
+            self._answer_limited(sandbox.config, daily=False)
 
     def _answer_error(self, error: api.ApiError) -> None:
-        self.server.sandbox._count_status(error.status)
+        self.server.sandbox.count_status(error.status)
         self._send_json(error.status, error.body())
 
-    def _answer_rate_limited(self, config: SandboxConfig) -> None:
-        message = f"API calls exceeded the limit of {config.rate_limit_calls} in {config.rate_limit_period:g} second(s)"
+    def _answer_limited(self, config: SandboxConfig, daily: bool) -> None:
+        if daily:
+            exception = "MXAPIDailyLimitExceededException"
+            message = f"API calls exceeded the daily limit of {config.daily_call_cap} calls"
+        else:
+            exception = "MXAPIRateLimitExceededException"
+            message = (
+                f"API calls exceeded the limit of {config.rate_limit_calls} in {config.rate_limit_period:g} second(s)"
+            )
         status = 429 if config.rate_limit_style == "429" else 200
-        self.server.sandbox._count_status(status)
-        self._send_json(status, api.mx_error("MXAPIRateLimitExceededException", message))
+        self.server.sandbox.count_status(status)
+        self._send_json(status, api.mx_error(exception, message))
 
     # -- control endpoints -------------------------------------------------------------
 
     def _control(self, path: str, query: Mapping[str, str], raw: bytes) -> None:
-        sandbox = self.server.sandbox
-        route = (self.command, path)
+        handler = CONTROL_ROUTES.get((self.command, path))
+        if handler is None:
+            self._send_json(404, {"error": f"no control endpoint {self.command} {path}"})
+            return
         try:
-            if route == ("GET", "/_sandbox/stats"):
-                self._send_json(200, sandbox.stats())
-            elif route == ("POST", "/_sandbox/stats/reset"):
-                sandbox.reset_stats()
-                self._send_json(200, sandbox.stats())
-            elif route == ("GET", "/_sandbox/truth"):
-                self._send_json(200, self._truth(query))
-            elif route == ("GET", "/_sandbox/leads"):
-                leads = [
-                    {
-                        "lead_id": lead.lead_id,
-                        "modified_on": lead.modified_on,
-                        "activities": len(lead.activities),
-                    }
-                    for lead in sandbox.dataset.leads
-                ]
-                self._send_json(200, leads)
-            elif route == ("GET", "/_sandbox/config"):
-                self._send_json(200, sandbox.config.public_dict())
-            elif route == ("POST", "/_sandbox/config"):
-                changes = _control_body(raw)
-                self._send_json(200, sandbox.configure(**changes).public_dict())
-            elif route == ("POST", "/_sandbox/faults"):
-                request = _control_body(raw)
-                if "kind" not in request:
-                    raise ValueError('send {"kind": "<fault kind>", "count": <n>}')
-                queued = sandbox.inject_faults(str(request["kind"]), request.get("count", 1))
-                self._send_json(200, {"queued": queued})
-            elif route == ("POST", "/_sandbox/faults/clear"):
-                sandbox.clear_faults()
-                self._send_json(200, {"queued": 0})
-            else:
-                self._send_json(404, {"error": f"no control endpoint {self.command} {path}"})
+            self._send_json(200, handler(self.server.sandbox, query, _control_body(raw)))
         except (ValueError, TypeError) as error:
             self._send_json(400, {"error": str(error)})
-
-    def _truth(self, query: Mapping[str, str]) -> dict[str, list[dict[str, Any]]]:
-        sandbox = self.server.sandbox
-        event_text = query.get("activityevent")
-        event = int(event_text) if event_text else None
-        file_urls = query.get("getfileurl", "").lower() == "true"
-        lead_id = query.get("leadid")
-        ids = [lead_id] if lead_id else sandbox.lead_ids()
-        return {item: sandbox.truth(item, event, file_urls) for item in ids}
 
 
 def _control_body(raw: bytes) -> dict[str, Any]:
@@ -680,13 +474,12 @@ def _control_body(raw: bytes) -> dict[str, Any]:
     return body
 
 
-def _match_endpoint(path: str) -> str | None:
-    # WCF matches paths case-insensitively; so does the sandbox.
-    lowered = path.lower()
-    for endpoint in api.ENDPOINTS:
-        if endpoint.lower() == lowered:
-            return endpoint
-    return None
+def _host_name(header: str) -> str:
+    """Return the host named by a ``Host`` header, without port, lower-cased."""
+    header = header.strip().lower()
+    if header.startswith("["):  # an IPv6 literal, [::1]:8080
+        return header[1 : header.find("]")] if "]" in header else header
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
 
 
 def _same(given: str, expected: str) -> bool:
@@ -695,24 +488,3 @@ def _same(given: str, expected: str) -> bool:
 
 def _encode(body: Any) -> bytes:
     return json.dumps(body, ensure_ascii=False).encode("utf-8")
-
-
-def _dataset_for(config: SandboxConfig) -> Dataset:
-    return generate_dataset(config.seed, config.leads, config.start, config.days)
-
-
-def _empty_stats() -> dict[str, Any]:
-    return {
-        "calls": 0,
-        "accepted": 0,
-        "rate_limited": 0,
-        "max_in_window": 0,
-        "query_auth_calls": 0,
-        "unauthorized": 0,
-        "faults": dict.fromkeys(FAULT_KINDS, 0),
-        "by_endpoint": {},
-        "by_status": {},
-        "first_call_at": None,
-        "last_call_at": None,
-        "rate_limited_after": [],
-    }

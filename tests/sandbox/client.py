@@ -67,3 +67,9 @@ class Client:
             if len(page) < size:
                 return rows
             offset += step
+
+    def post(self, path: str, body: Any, **kwargs: Any) -> requests.Response:
+        """POST a JSON body to an API path with the keys in headers."""
+        kwargs.setdefault("headers", self.headers)
+        kwargs.setdefault("timeout", 10)
+        return self.session.post(self.url(path), json=body, **kwargs)

@@ -1,13 +1,12 @@
 """Fixtures for the sandbox tests: one served sandbox, reset before each test, and a client.
 
 Generating the default data set takes a noticeable fraction of a second, so the tests share
-one running sandbox and put every setting, counter, queued fault and rate-limit memory back
-before each test instead of starting a new one.
+one running sandbox and put its data, settings, counters, queued faults and rate-limit memory
+back (``Sandbox.reset()``) before each test instead of starting a new one.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 
 import pytest
@@ -27,13 +26,7 @@ def shared_sandbox() -> Iterator[Sandbox]:
 
 @pytest.fixture
 def sandbox(shared_sandbox: Sandbox) -> Sandbox:
-    defaults = dataclasses.asdict(BASE_CONFIG)
-    for name in ("host", "port"):
-        defaults.pop(name)
-    shared_sandbox.configure(**defaults)
-    shared_sandbox.clear_faults()
-    shared_sandbox.reset_rate_limit()
-    shared_sandbox.reset_stats()
+    shared_sandbox.reset()
     return shared_sandbox
 
 

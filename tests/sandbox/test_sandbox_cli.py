@@ -122,3 +122,63 @@ def test_print_connection_gives_a_working_airflow_connection(processes: list[sub
     assert answer.status_code == 200
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=10) == 0
+
+
+def readme_settings_rows() -> list[tuple[list[str], str]]:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    table = text.split("<!-- sandbox-settings:", 1)[1].split("\n\n", 1)[0]
+    rows = []
+    for line in table.splitlines()[3:]:
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        rows.append((re.findall(r"`(--[a-z0-9-]+)`", cells[0]), cells[1]))
+    return rows
+
+
+def test_readme_documents_every_flag_with_its_default() -> None:
+    parser = build_parser()
+    flags = {option for action in parser._actions for option in action.option_strings if option.startswith("--")}
+    rows = readme_settings_rows()
+    documented = [flag for names, _ in rows for flag in names]
+    assert sorted(documented) == sorted(flags - {"--help"})
+    defaults = SandboxConfig()
+    for names, default in rows:
+        if len(names) != 1 or not hasattr(defaults, names[0][2:].replace("-", "_")):
+            continue
+        value = getattr(defaults, names[0][2:].replace("-", "_"))
+        if value is None:
+            assert default == "none", names
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            assert float(default) == value, names
+        else:
+            assert default.strip("`") == str(value), names
+
+
+def test_help_lists_the_endpoints() -> None:
+    text = build_parser().format_help()
+    for name in ("RetrieveRecentlyModified", "RetrieveActivityChange", "/_sandbox/truth/changed", "/_sandbox/edit"):
+        assert name in text
+
+
+def test_new_settings_from_the_command_line(processes: list[subprocess.Popen[str]]) -> None:
+    process = launch(
+        "--port", "0", "--leads", "3", "--account-host", "localhost", "--daily-call-cap", "3",
+        "--range-filter-on", "CreatedOn", "--range-include-fields", "partial", "--range-churn", "2",
+        "--range-record-count", "page", "--range-max-page-size", "50",
+    )  # fmt: skip
+    processes.append(process)
+    assert process.stdout is not None
+    url = LINE.fullmatch(process.stdout.readline()).group(1)
+    config = requests.get(url + "/_sandbox/config", timeout=5).json()
+    assert {key: config[key] for key in config if key.startswith(("range_", "account_", "daily_"))} == {
+        "account_host": "localhost",
+        "daily_call_cap": 3,
+        "range_filter_on": "CreatedOn",
+        "range_include_fields": "partial",
+        "range_churn": 2,
+        "range_record_count": "page",
+        "range_max_page_size": 50,
+    }
+    parsed = vars(build_parser().parse_args(["--daily-call-cap", "none", "--account-host", "none"]))
+    assert parsed["daily_call_cap"] is None and parsed["account_host"] is None
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=10) == 0

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from airflow_provider_leadact.sandbox import Sandbox
-from airflow_provider_leadact.sandbox.ratelimit import SlidingWindows
+from airflow_provider_leadact.sandbox.windows import SlidingWindows
 from tests.sandbox.client import Client
 
 RATE_LIMIT_MESSAGE = "API calls exceeded the limit of 3 in 1 second(s)"

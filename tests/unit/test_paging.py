@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from airflow_provider_leadact.exceptions import LeadSquaredPagingError
 from airflow_provider_leadact.paging import ServerProfile, iter_activity_pages
-from airflow_provider_leadact.sandbox.paging import page_of
+from airflow_provider_leadact.sandbox.page_readings import page_of
 
 MODES = list(itertools.product(["page0", "page1", "row"], ["total", "page"]))
 

@@ -1,9 +1,12 @@
-"""Paging semantics of "Get Activities of a Lead", free of any HTTP.
+"""The readings of LeadSquared's undocumented paging, free of any HTTP.
 
-LeadSquared documents ``Paging.Offset`` as a "page number" but its examples send both
-0 and 1, and clients in the wild treat it as a row offset; ``RecordCount`` is never said to
-be the lead's total or the page's length. The sandbox can answer under every reading, and
-the hook's unit tests call :func:`page_of` directly to know what a server would return.
+"Get Activities of a Lead": ``Paging.Offset`` is documented as a "page number" but the
+examples send both 0 and 1, and clients in the wild treat it as a row offset; ``RecordCount``
+is never said to be the lead's total or the page's length. "Get Activities by Date Range"
+pages by a 1-based ``PageIndex`` and leaves open the same ``RecordCount`` question, its
+largest ``PageSize``, the timestamp it filters on and how much of each activity it returns.
+The sandbox answers under every reading, and the client's unit tests call :func:`page_of` and
+:func:`index_page_of` directly to know what a server would return.
 """
 
 from __future__ import annotations
@@ -17,6 +20,11 @@ T = TypeVar("T")
 OFFSET_MODES: tuple[str, ...] = ("page0", "page1", "row")
 #: Meanings of ``RecordCount``: the lead's total, or the number of rows in this page.
 RECORD_COUNTS: tuple[str, ...] = ("total", "page")
+#: Timestamps the date-range listing may filter on.
+RANGE_FILTERS: tuple[str, ...] = ("ModifiedOn", "CreatedOn")
+#: How much of each activity the date-range listing returns: every field the per-lead call
+#: returns (custom ``mx_`` fields only with ``IncludeCustomFields``), or a summary.
+RANGE_FIELDS: tuple[str, ...] = ("full", "partial")
 
 
 def page_of(
@@ -73,5 +81,36 @@ def page_of(
             first = position
         page = list(rows[first : first + size])
 
+    count = len(rows) if record_count == "total" else len(page)
+    return count, page
+
+
+def index_page_of(
+    rows: Sequence[T],
+    page_index: int,
+    page_size: int,
+    *,
+    record_count: str = "total",
+    max_page_size: int | None = None,
+) -> tuple[int, list[T]]:
+    """Return ``(RecordCount, page)`` for 1-based ``PageIndex`` / ``PageSize`` paging.
+
+    :param rows: every row the request matches, in answer order.
+    :param page_index: ``Paging.PageIndex``, from 1.
+    :param page_size: ``Paging.PageSize`` as asked.
+    :param record_count: ``"total"`` or ``"page"``, as for :func:`page_of`.
+    :param max_page_size: largest page served, silently applied (pages are counted in
+        served rows); ``None`` for none.
+    :raises ValueError: for a page index or size below 1, or an unknown reading.
+    """
+    if record_count not in RECORD_COUNTS:
+        raise ValueError(f"record_count must be one of {RECORD_COUNTS}, got {record_count!r}")
+    if page_index < 1:
+        raise ValueError(f"Paging.PageIndex starts at 1, got {page_index}")
+    if page_size < 1:
+        raise ValueError(f"Paging.PageSize must be at least 1, got {page_size}")
+    size = min(page_size, max_page_size) if max_page_size else page_size
+    first = (page_index - 1) * size
+    page = list(rows[first : first + size])
     count = len(rows) if record_count == "total" else len(page)
     return count, page
