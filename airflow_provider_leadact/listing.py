@@ -96,18 +96,20 @@ class Window:
     end: datetime
 
     @classmethod
-    def of(cls, start: Any, end: Any) -> Window:
+    def of(cls, start: Any, end: Any, names: tuple[str, str] = ("from_date", "to_date")) -> Window:
         """Check and normalise a window from datetimes (naive ones are UTC) or their ISO text.
 
+        :param names: the parameters the bounds came from, for messages.
         :raises LeadSquaredConfigError: for a value that is not a date and time, or a window
             that is empty or reversed.
         """
-        lo, hi = _to_utc(start, "from_date"), _to_utc(end, "to_date")
+        lo, hi = _to_utc(start, names[0]), _to_utc(end, names[1])
         if hi <= lo:
             which = "empty" if hi == lo else "reversed"
             raise LeadSquaredConfigError(
                 f"the window from {lo.isoformat(sep=' ')} to {hi.isoformat(sep=' ')} (UTC) is {which}: "
-                "to_date must be after from_date (e.g. {{ data_interval_start }} to {{ data_interval_end }})"
+                f"{names[1]} must be after {names[0]} "
+                "(e.g. {{ data_interval_start }} to {{ data_interval_end }})"
             )
         return cls(lo, hi)
 

@@ -47,7 +47,7 @@ def parse_window(changed_from: Any, changed_to: Any) -> Window | None:
             f"{missing} is missing: give both changed_from and changed_to (e.g. '{{{{ data_interval_start }}}}' "
             "and '{{ data_interval_end }}'), or neither for every activity"
         )
-    return Window.of(changed_from, changed_to)
+    return Window.of(changed_from, changed_to, names=("changed_from", "changed_to"))
 
 
 def parse_lead_floors(value: Any) -> tuple[list[str], dict[str, str | None]]:
