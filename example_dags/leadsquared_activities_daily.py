@@ -22,7 +22,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import DAG, CronDataIntervalTimetable
+from airflow.sdk import DAG
 from leadsquared_settings import (
     API_POOL,
     BASE_PATH,
@@ -33,6 +33,7 @@ from leadsquared_settings import (
     SQL_TABLE,
 )
 
+from airflow_provider_leadact.airflow_compat import CronDataIntervalTimetable
 from airflow_provider_leadact.operators import (
     LeadSquaredActivitiesToObjectStorageOperator,
     LeadSquaredActivityFilesToSqlOperator,

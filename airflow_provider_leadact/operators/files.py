@@ -12,13 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Asset, BaseOperator
 
+from airflow_provider_leadact.airflow_compat import TriggerRule
 from airflow_provider_leadact.operators.load import file_urls
 from airflow_provider_leadact.sinks.object_storage import asset_for_path, check_storage_path, remove_stale_files
-
-try:
-    from airflow.sdk import TriggerRule
-except ImportError:  # pragma: no cover - Airflow 3.0
-    from airflow.utils.trigger_rule import TriggerRule  # type: ignore[no-redef,attr-defined]
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
