@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import DAG, CronDataIntervalTimetable, TriggerRule, task
+from airflow.sdk import DAG, task
 from leadsquared_settings import (
     API_POOL,
     BASE_PATH,
@@ -28,6 +28,7 @@ from leadsquared_settings import (
     SQL_TABLE,
 )
 
+from airflow_provider_leadact.airflow_compat import CronDataIntervalTimetable, TriggerRule
 from airflow_provider_leadact.operators import (
     LeadSquaredActivitiesToObjectStorageOperator,
     LeadSquaredActivityFilesToSqlOperator,

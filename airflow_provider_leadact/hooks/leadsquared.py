@@ -15,6 +15,7 @@ from typing import Any
 import requests
 from airflow.exceptions import AirflowNotFoundException
 
+from airflow_provider_leadact.airflow_compat import BaseHook, mask_secret
 from airflow_provider_leadact.client import STAT_NAMES, LeadSquaredClient
 from airflow_provider_leadact.connection import CONN_TYPE, LeadSquaredSettings, settings_from_connection
 from airflow_provider_leadact.exceptions import (
@@ -30,16 +31,6 @@ from airflow_provider_leadact.validation import (
     validate_activity_event,
     validate_lead_id,
 )
-
-try:
-    from airflow.sdk import BaseHook
-except ImportError:  # pragma: no cover - Airflow 3.0
-    from airflow.sdk.bases.hook import BaseHook  # type: ignore[no-redef]
-
-try:
-    from airflow.sdk.log import mask_secret
-except ImportError:  # pragma: no cover - older Airflow 3 releases
-    from airflow.sdk.execution_time.secrets_masker import mask_secret  # type: ignore[no-redef]
 
 ACTIVITIES_PATH = "/v2/ProspectActivity.svc/Retrieve"
 USER_PATH = "/v2/Authentication.svc/UserByAccessKey.Get"

@@ -13,8 +13,9 @@ import re
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import Asset, BaseHook
+from airflow.sdk import Asset
 
+from airflow_provider_leadact.airflow_compat import BaseHook
 from airflow_provider_leadact.exceptions import LeadSquaredConfigError
 from airflow_provider_leadact.records import COLUMNS
 from airflow_provider_leadact.sinks.base import (

@@ -7,8 +7,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from airflow.sdk import BaseHook
 
+from airflow_provider_leadact.airflow_compat import BaseHook
 from airflow_provider_leadact.exceptions import LeadSquaredConfigError
 from airflow_provider_leadact.operators import (
     LeadSquaredActivitiesToObjectStorageOperator,

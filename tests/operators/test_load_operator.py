@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from airflow.sdk import BaseHook
 
+from airflow_provider_leadact.airflow_compat import BaseHook
 from airflow_provider_leadact.exceptions import LeadSquaredConfigError
 from airflow_provider_leadact.operators.load import LeadSquaredActivityFilesToSqlOperator, file_urls
 from airflow_provider_leadact.sinks.object_storage import ObjectStorageSink, remove_stale_files

@@ -23,8 +23,9 @@ from typing import Any
 
 import pendulum
 import pytest
-from airflow.sdk import DAG, BaseHook
+from airflow.sdk import DAG
 
+from airflow_provider_leadact.airflow_compat import BaseHook
 from airflow_provider_leadact.exceptions import LeadSquaredConfigError
 from airflow_provider_leadact.hooks.leadsquared import LeadSquaredHook
 from airflow_provider_leadact.operators import (

@@ -34,6 +34,7 @@ from typing import Any
 import pendulum
 import pytest
 
+from airflow_provider_leadact.airflow_compat import AIRFLOW_VERSION
 from airflow_provider_leadact.sandbox import Sandbox
 from tests.support.airflow_env import synced_dags_folder
 from tests.support.connections import connection_json
@@ -178,7 +179,8 @@ class FailTheTableOnce(threading.Thread):
 
 def test_a_run_under_every_fault_ends_with_the_exact_truth(rel: Rel, sandbox: Sandbox, capfd, monkeypatch) -> None:
     import psycopg2
-    from airflow.sdk import BaseHook
+
+    from airflow_provider_leadact.airflow_compat import BaseHook
 
     # The server allows 40 calls a second, the client believes 60: rate-limit answers (HTTP 200
     # with the MX body) really happen. Slow answers take 3 s, the client waits 1 s.
@@ -264,10 +266,9 @@ RUN_IN_SUBPROCESS = """
 import json, sys
 from pathlib import Path
 import pendulum
-from airflow.dag_processing.dagbag import BundleDagBag
+from airflow_provider_leadact.airflow_compat import bundle_dag_bag
 
-folder = Path(sys.argv[1])
-bag = BundleDagBag(dag_folder=str(folder), bundle_path=folder, bundle_name="dags-folder")
+bag = bundle_dag_bag(Path(sys.argv[1]))
 run = bag.get_dag(sys.argv[2]).test(logical_date=pendulum.parse(sys.argv[3]), run_conf=json.loads(sys.argv[4]))
 print("RUN STATE", run.state)
 """
@@ -393,10 +394,13 @@ def test_no_key_anywhere_after_successful_and_failing_runs(rel: Rel, sandbox: Sa
 
     # The failures were recorded as the user sees them: they name the cause and the lead.
     exceptions = (rel.evidence / "exceptions.txt").read_text("utf-8")
-    assert "HTTP 401" in exceptions and "Check the Access Key and Secret Key" in exceptions
-    assert "HTTP 500 from LeadSquared" in exceptions
-    assert f"activities of lead {bad} (Offset 0): failed after 3 attempts" in exceptions
-    assert "Traceback (most recent call last)" in exceptions
+    # Before Airflow 3.3, failure callbacks under dag.test() get no exception: there the
+    # task logs, which carry each failure's traceback, are where the user reads them.
+    seen = exceptions if AIRFLOW_VERSION >= (3, 3) else "\n".join(rel.logs)
+    assert "HTTP 401" in seen and "Check the Access Key and Secret Key" in seen
+    assert "HTTP 500 from LeadSquared" in seen
+    assert f"activities of lead {bad} (Offset 0): failed after 3 attempts" in seen
+    assert "Traceback (most recent call last)" in seen
 
     # Everything a run leaves behind, searched for every key.
     home = Path(os.environ["AIRFLOW_HOME"])

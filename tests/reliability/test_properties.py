@@ -25,10 +25,10 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
-from airflow.sdk import BaseHook
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from airflow_provider_leadact.airflow_compat import BaseHook
 from airflow_provider_leadact.hooks.leadsquared import LeadSquaredHook
 from airflow_provider_leadact.paging import ServerProfile
 from airflow_provider_leadact.records import JSON_COLUMNS, flatten_activity

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from airflow.sdk import BaseHook
 
+from airflow_provider_leadact.airflow_compat import BaseHook
 from airflow_provider_leadact.exceptions import LeadSquaredConfigError
 from airflow_provider_leadact.records import COLUMNS, JSON_COLUMNS
 from airflow_provider_leadact.sinks.sql import SqlSink, validate_table_name

@@ -28,11 +28,12 @@ def synced_dags_folder(folder: Path, env: dict[str, str]) -> Iterator[Any]:
     try:
         subprocess.run([str(Path(sys.executable).parent / "airflow"), "db", "migrate"], check=True, capture_output=True)
         from airflow.dag_processing.bundles.manager import DagBundlesManager
-        from airflow.dag_processing.dagbag import BundleDagBag, sync_bag_to_db
+
+        from airflow_provider_leadact.airflow_compat import bundle_dag_bag, sync_dag_bag
 
         DagBundlesManager().sync_bundles_to_db()
-        bag = BundleDagBag(dag_folder=str(folder), bundle_path=folder, bundle_name="dags-folder")
-        sync_bag_to_db(bag, "dags-folder", None)
+        bag = bundle_dag_bag(folder)
+        sync_dag_bag(bag)
         yield bag
     finally:
         settings.DAGS_FOLDER = dags_folder
