@@ -28,8 +28,8 @@ from typing import Any
 import pendulum
 import pytest
 
-from airflow_provider_leadact.records import flatten_activity
-from tests.airflow_env import synced_dags_folder
+from tests.support.airflow_env import synced_dags_folder
+from tests.support.truth import flattened_changed
 
 EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
 DAG_IDS = {"leadsquared_activities_daily", "leadsquared_activities_history", "leadsquared_activities_manual"}
@@ -97,10 +97,6 @@ def table_rows(db: Path) -> dict[str, tuple]:
         return {row[0]: row[1:] for row in rows}
 
 
-def truth_of(sb: Any, start: datetime, end: datetime) -> dict[str, dict]:
-    return {a["Id"]: flatten_activity(a, a["RelatedProspectId"].lower()) for a in sb.truth_changed(start, end)}
-
-
 def partition(env: dict[str, Any], start: datetime) -> Path:
     return env["root"] / "data" / "activities" / f"interval_start={start:%Y%m%dT%H%M%S}"
 
@@ -126,7 +122,7 @@ def run_interval(env: dict[str, Any], start: datetime) -> Any:
 
 def assert_interval(env: dict[str, Any], sb: Any, start: datetime) -> dict[str, dict]:
     """The partition equals the interval's truth; the table holds those activities as they are."""
-    truth = truth_of(sb, start, start + timedelta(days=1))
+    truth = flattened_changed(sb, start, start + timedelta(days=1))
     assert read_partition(partition(env, start)) == truth
     rows = table_rows(env["db"])
     for key, record in truth.items():

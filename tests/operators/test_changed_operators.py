@@ -22,7 +22,8 @@ from airflow_provider_leadact.operators import (
     LeadSquaredChangedLeadsOperator,
     LeadSquaredPrunePartitionOperator,
 )
-from airflow_provider_leadact.records import flatten_activity
+from tests.support.connections import connection_json
+from tests.support.truth import flattened_changed
 
 READINGS = [
     {},
@@ -48,10 +49,6 @@ def busy_day(sb) -> datetime:
     return datetime.fromisoformat(days[len(days) // 2])
 
 
-def truth_of(sb, start: datetime, end: datetime) -> dict[str, dict]:
-    return {a["Id"]: flatten_activity(a, a["RelatedProspectId"].lower()) for a in sb.truth_changed(start, end)}
-
-
 def read_jsonl(path: Path) -> dict[str, dict]:
     rows = [json.loads(line) for line in path.read_text("utf-8").splitlines()]
     keyed = {row["id"]: row for row in rows}
@@ -64,7 +61,7 @@ def test_changed_leads_then_windowed_fetch_write_exactly_the_interval(sandbox, t
     sandbox.configure(**reading)
     start = busy_day(sandbox)
     end = start + timedelta(days=1)
-    truth = truth_of(sandbox, start, end)
+    truth = flattened_changed(sandbox, start, end)
     assert len(truth) > 20 and any(r["created_on"] < f"{start:%Y-%m-%d}" for r in truth.values())
 
     batches = LeadSquaredChangedLeadsOperator(
@@ -90,9 +87,7 @@ def test_changed_leads_then_windowed_fetch_write_exactly_the_interval(sandbox, t
 def test_a_lead_stops_paging_once_its_history_cannot_hold_a_change(sandbox, tmp_path: Path, monkeypatch) -> None:
     # 100 activities per page: a lead whose changes of the day lie in the newest part of its
     # history costs the pages down to its oldest changed activity, not its whole history.
-    from tests.conftest import leadsquared_connection_json
-
-    monkeypatch.setenv("AIRFLOW_CONN_LEADSQUARED_DEFAULT", leadsquared_connection_json(sandbox, page_size=100))
+    monkeypatch.setenv("AIRFLOW_CONN_LEADSQUARED_DEFAULT", connection_json(sandbox, page_size=100))
 
     def position(lead: str, day: str) -> float:
         """How far down the lead's history (newest first) its oldest change of the day lies."""
@@ -118,7 +113,7 @@ def test_a_lead_stops_paging_once_its_history_cannot_hold_a_change(sandbox, tmp_
     LeadSquaredActivitiesToObjectStorageOperator(
         task_id="fetch", lead_ids={big: floors[big]}, changed_from=start, changed_to=end, path=str(path)
     ).execute({})
-    expected = {k: v for k, v in truth_of(sandbox, start, end).items() if v["lead_id"] == big}
+    expected = {k: v for k, v in flattened_changed(sandbox, start, end).items() if v["lead_id"] == big}
     assert read_jsonl(path) == expected and expected
     calls_with_floor = sandbox.stats()["calls"]
     # Pages up to the floor's position, plus the probe that learns the server's Offset reading.
@@ -142,7 +137,7 @@ def test_listing_operator_writes_exactly_the_interval(sandbox, tmp_path: Path, r
     summary = LeadSquaredChangedActivitiesToObjectStorageOperator(
         task_id="t", from_date=start.isoformat(), to_date=end.isoformat(), path=f"file://{path}"
     ).execute({})
-    truth = truth_of(sandbox, start, end)
+    truth = flattened_changed(sandbox, start, end)
     assert read_jsonl(path) == truth
     assert summary["activities"] == len(truth) and summary["leads"] == len({r["lead_id"] for r in truth.values()})
     by_endpoint = sandbox.stats()["by_endpoint"]
@@ -160,20 +155,20 @@ def test_listing_operator_to_sql_across_days_holds_each_activity_once(sandbox, s
     from airflow.sdk import BaseHook
 
     rows = BaseHook.get_hook(sqlite_conn_id).get_records(f"SELECT id, modified_on FROM {table_name}")
-    truth = truth_of(sandbox, days[0], days[-1] + timedelta(days=1))
+    truth = flattened_changed(sandbox, days[0], days[-1] + timedelta(days=1))
     assert sorted(rows) == sorted((k, r["modified_on"]) for k, r in truth.items())
 
 
 def test_rows_edited_while_listing_never_hide_others(sandbox, tmp_path: Path) -> None:
     start = busy_day(sandbox)
     end = start + timedelta(days=1)
-    before = truth_of(sandbox, start, end)
+    before = flattened_changed(sandbox, start, end)
     sandbox.configure(range_churn=3, range_max_page_size=10)
     path = tmp_path / "changed.jsonl"
     LeadSquaredChangedActivitiesToObjectStorageOperator(
         task_id="t", from_date=start, to_date=end, path=str(path)
     ).execute({})
-    after = truth_of(sandbox, start, end)
+    after = flattened_changed(sandbox, start, end)
     written = read_jsonl(path)
     assert sandbox.stats()["edits"] > 0
     assert set(after) <= set(written) <= set(before)  # every activity still in the interval, nothing else

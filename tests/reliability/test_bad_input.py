@@ -33,7 +33,7 @@ from airflow_provider_leadact.operators import (
     LeadSquaredActivitiesToSqlOperator,
     LeadSquaredActivityFilesToSqlOperator,
 )
-from tests.reliability.conftest import connection_json
+from tests.support.connections import connection_json
 
 A = "3a6d5ea2-400e-4a2f-a728-fbfa0b0c1ddf"
 TABLE = "bad_input_activities"

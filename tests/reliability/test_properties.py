@@ -34,9 +34,9 @@ from airflow_provider_leadact.paging import ServerProfile
 from airflow_provider_leadact.records import JSON_COLUMNS, flatten_activity
 from airflow_provider_leadact.sinks.formats import FORMATS, read_json_lines
 from airflow_provider_leadact.sinks.sql import SqlSink
-from tests.reliability.conftest import connection_json
-from tests.unit.test_paging import Server, fetch_all
-from tests.unit.test_records import activity as example_activity
+from tests.support.connections import connection_json
+from tests.support.examples import activity as example_activity
+from tests.support.paging import Server, fetch_all
 
 READINGS = list(itertools.product(["page0", "page1", "row"], ["total", "page"]))
 
