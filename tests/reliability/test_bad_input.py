@@ -7,7 +7,8 @@ file (some inputs are refused right there, at parse time), its templates rendere
 sandbox received no call, and that nothing was written (no folder, no file, no table).
 
 The lower-level checks (validation, connection settings, sinks) have their own tests in
-tests/unit and tests/sinks; this module proves the user meets them through the operators.
+tests/test_validation.py, tests/test_connection.py and tests/sinks; this module proves the
+user meets them through the operators.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Property tests that extend tests/unit/test_paging.py and tests/unit/test_records.py.
+"""Property tests that extend tests/test_paging.py and tests/test_records.py.
 
 Those prove the paging logic on small in-process servers and the flattening on JSON. These
 add what they leave out:
