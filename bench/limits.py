@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.run import ROOT, conn_env, control, sandbox
-from tests.servers import redis_server
+from bench.servers import redis_server
 
 #: The provider before the account-limits work (main when it began).
 BEFORE = "fa5da9d"

@@ -7,7 +7,8 @@ file (some inputs are refused right there, at parse time), its templates rendere
 sandbox received no call, and that nothing was written (no folder, no file, no table).
 
 The lower-level checks (validation, connection settings, sinks) have their own tests in
-tests/unit and tests/sinks; this module proves the user meets them through the operators.
+tests/test_validation.py, tests/test_connection.py and tests/sinks; this module proves the
+user meets them through the operators.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from airflow_provider_leadact.operators import (
     LeadSquaredActivitiesToSqlOperator,
     LeadSquaredActivityFilesToSqlOperator,
 )
-from tests.reliability.conftest import connection_json
+from tests.support.connections import connection_json
 
 A = "3a6d5ea2-400e-4a2f-a728-fbfa0b0c1ddf"
 TABLE = "bad_input_activities"
@@ -290,6 +291,24 @@ ROWS: dict[str, Row] = {
     "a relative path": Row(
         "path: outside", path("{{ params.folder }}/a.jsonl", folder="data"), ("is a relative path", "absolute")
     ),
+    # -- windows -------------------------------------------------------------------------------
+    **{
+        f"window {name}": Row(
+            "window",
+            lambda env, start=start, end=end, params=params: env.to_file(
+                params=params, changed_from=start, changed_to=end
+            ),
+            says,
+        )
+        for name, start, end, params, says in [
+            ("empty", "2025-01-05T00:00:00+00:00", "2025-01-05T00:00:00+00:00", {}, ("is empty", "must be after")),
+            ("reversed", "2025-01-06", "2025-01-05", {}, ("is reversed", "must be after")),
+            ("not a date", "last tuesday", "2025-01-05", {}, ("changed_from 'last tuesday' is not a date",)),
+            ("a number", 20250105, "2025-01-06", {}, ("must be a date and time",)),
+            ("rendering to nothing", "{{ params.start }}", "2025-01-06", {"start": ""}, ("render to nothing",)),
+            ("one bound", "2025-01-05", None, {}, ("changed_to is missing", "give both")),
+        ]
+    },
     # -- formats, sizes, limits --------------------------------------------------------------
     "unknown file format": Row(
         "format",
@@ -366,6 +385,7 @@ def test_every_row_of_the_readme_table_is_covered() -> None:
         "path: outside",
         "format",
         "limits",
+        "window",
     }
     # The rows refused by the operator's constructor are refused when the DAG file is parsed.
     assert {row.row for row in ROWS.values() if row.when == "parse"} == {"table", "format", "limits"}

@@ -22,7 +22,6 @@ from airflow_provider_leadact.rate_limit import (
     get_budget,
     parse_backend,
 )
-from tests.servers import redis_server
 
 CALLS = 5
 PERIOD = 0.5
@@ -121,18 +120,6 @@ def test_the_window_is_the_period_plus_the_margin():
     assert auto_margin(0.5) == 0.1 and auto_margin(5.0) == pytest.approx(0.1) and auto_margin(600) == 1.0
     assert Limit(25, 5.0).lowered_to(10, 5.0) == Limit(10, 5.0)
     assert Limit(25, 5.0).lowered_to(50, 10.0) == Limit(25, 10.0)
-
-
-@pytest.fixture(scope="module")
-def redis_url():
-    try:
-        with redis_server() as url:
-            yield url
-    except FileNotFoundError as exc:
-        pytest.skip(str(exc))
-
-
-_made = iter(range(1_000_000))
 
 
 @pytest.fixture(params=["memory", "file", "redis"])
