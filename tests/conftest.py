@@ -17,7 +17,8 @@ os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO")
 # run gets a folder of its own, so what one run's sandboxes taught a budget (a learned limit,
 # a day's count) never reaches another run's sandbox that happens to get the same port.
 _TMP = tempfile.mkdtemp(prefix="leadact-tests-tmp-")
-os.chmod(_TMP, 0o755)  # servers the tests start as another user (PostgreSQL) keep folders in it
+# Traversable (not listable) by servers the tests run as another user (PostgreSQL), whose folders live in it.
+os.chmod(_TMP, 0o711)  # noqa: S103
 os.environ["TMPDIR"] = tempfile.tempdir = _TMP
 
 pytest_plugins = ("tests.support.fixtures",)
