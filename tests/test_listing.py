@@ -1,10 +1,11 @@
 """The date-range listing is exact under every reading of the server, rows moving or not.
 
-The server is a model of "Get Activities by Date Range" and "Get Activity Change History"
-called in-process, so that hypothesis can explore thousands of combinations: RecordCount as
-total or page count, any silent PageSize cap, a filter on ModifiedOn or CreatedOn, ToDate
-inclusive or exclusive, seconds holding more than a page, and activities edited "now" while
-the window is being paged. The HTTP path is covered against the sandbox.
+The server is a model of "Get Activities by Date Range" and "Get Activity Change History" on
+the sandbox's own paging (``index_page_of``), called in-process so that hypothesis can explore
+thousands of combinations: RecordCount as total or page count, any silent PageSize cap, a
+filter on ModifiedOn or CreatedOn, ToDate inclusive or exclusive, seconds holding more than a
+page, and activities edited "now" while the window is being paged. The HTTP path is covered
+against the sandbox.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from airflow_provider_leadact.listing import (
     list_changed,
     parse_api_time,
 )
+from airflow_provider_leadact.sandbox.page_readings import index_page_of
 
 T0 = datetime(2025, 1, 1)
 NOW = datetime(2025, 6, 1)  # edits made while paging land here, after every window
@@ -86,9 +88,9 @@ class Server:
         )
 
     def _page(self, rows: list, page_index: int, page_size: int) -> tuple[int, list]:
-        size = min(page_size, self.cap or page_size)
-        page = rows[(page_index - 1) * size : page_index * size]
-        return (len(rows) if self.record_count == "total" else len(page)), [dict(r) for r in page]
+        # The sandbox's own PageIndex paging, RecordCount reading and silent cap.
+        count, page = index_page_of(rows, page_index, page_size, record_count=self.record_count, max_page_size=self.cap)
+        return count, [dict(r) for r in page]
 
     def fetch(self, lo: str, hi: str, column: str, page_index: int, page_size: int):
         self.calls += 1
