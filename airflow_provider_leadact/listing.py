@@ -429,14 +429,6 @@ def in_window(activity: Mapping[str, Any], window: Window) -> bool:
     return parse_api_time(activity.get(MODIFIED_ON)) in window
 
 
-def created_before(activity: Mapping[str, Any], floor: str | None) -> bool:
-    """Whether an activity was created before ``floor`` (an API time); False when either is unknown."""
-    if floor is None:
-        return False
-    created, limit = parse_api_time(activity.get(CREATED_ON)), parse_api_time(floor)
-    return created is not None and limit is not None and created < limit
-
-
 def changed_in_lead(
     activities: Iterable[dict[str, Any]], window: Window, floor: str | None = None
 ) -> Iterator[dict[str, Any]]:
@@ -444,10 +436,18 @@ def changed_in_lead(
 
     Stops reading at the first activity created before ``floor`` (the ``CreatedOn`` of the
     lead's oldest activity changed in the window, see :meth:`ChangedActivities.lead_floors`):
-    the rest of the history cannot hold a changed one, so no further page is fetched.
+    the rest of the history cannot hold a changed one, so no further page is fetched. Should
+    the lead's activities turn out not to be ordered by ``CreatedOn``, the floor is no longer
+    trusted and the lead is read to its end.
     """
+    limit = parse_api_time(floor) if floor is not None else None
+    previous: datetime | None = None
     for activity in activities:
-        if created_before(activity, floor):
+        created = parse_api_time(activity.get(CREATED_ON))
+        if created is None or (previous is not None and created > previous):
+            limit = None
+        previous = created
+        if limit is not None and created is not None and created < limit:
             return
         if in_window(activity, window):
             yield activity

@@ -271,3 +271,29 @@ def test_a_crowded_second_edited_while_paged_loses_nothing(record_count, filter_
     ids = listed(server, window, 1000)
     assert len(ids) == len(set(ids))
     assert before - server.edited <= set(ids) <= before
+
+
+def test_a_lead_is_read_until_its_history_cannot_hold_a_change() -> None:
+    from airflow_provider_leadact.listing import changed_in_lead
+
+    def activity(n: int, created: int, modified: int) -> dict:
+        return {"Id": f"a{n}", CREATED_ON: api_time(T0 + timedelta(hours=created)),
+                MODIFIED_ON: api_time(T0 + timedelta(hours=modified))}  # fmt: skip
+
+    window = Window.of(T0 + timedelta(hours=10), T0 + timedelta(hours=20))
+    read = []
+
+    def history(rows):
+        for row in rows:
+            read.append(row["Id"])
+            yield row
+
+    newest_first = [activity(1, 30, 30), activity(2, 15, 15), activity(3, 5, 12), activity(4, 4, 4), activity(5, 3, 11)]
+    floor = api_time(T0 + timedelta(hours=5))  # a3's CreatedOn, the oldest change in the window
+    assert [a["Id"] for a in changed_in_lead(history(newest_first), window, floor)] == ["a2", "a3"]
+    assert read == ["a1", "a2", "a3", "a4"]  # stopped at the first activity created before the floor
+    # Not ordered by CreatedOn after all: the floor is not trusted, the lead is read to its end.
+    read.clear()
+    shuffled = [newest_first[1], newest_first[0], newest_first[3], newest_first[4], newest_first[2]]
+    assert {a["Id"] for a in changed_in_lead(history(shuffled), window, floor)} == {"a2", "a3", "a5"}
+    assert len(read) == 5
