@@ -154,6 +154,7 @@ class LeadSquaredToSinkOperator(BaseOperator, abc.ABC):
             "activity_event": event,
             "api_calls": int(stats.get("calls", 0)),
             "rate_limit_waits": int(stats.get("rate_limit_waits", 0)),
+            "api_calls_today": int(stats.get("calls_today", 0)),
         }
         self.log.info("Wrote %d activities to %s (%d API calls)", written, sink.location, summary["api_calls"])
         self._annotate_asset_events(context, summary)
@@ -233,6 +234,7 @@ class LeadSquaredActivitiesBaseOperator(LeadSquaredToSinkOperator):
             get_file_url=self.get_file_url,
             window=self._window,
             floors=self._floors,
+            on_page=progress.page_fetched,
         ):
             for activity in activities:
                 yield flatten_activity(activity, lead_id)
