@@ -43,3 +43,14 @@ def test_pages_of_a_long_lead_bring_a_line_once_the_interval_passed():
     assert len(lines.messages) == 1
     progress.lead_done(1501)
     assert len(lines.messages) == 2 and "Leads 1/1 done, 1501 activities" in lines.messages[1]
+
+
+def test_the_ticker_logs_before_the_interval_passes_in_silence():
+    progress, lines, _ = tracker(interval=1.0)
+    started = time.monotonic()
+    with progress:
+        time.sleep(2.2)  # a call that takes long: no page, no lead
+    assert len(lines.messages) == 2
+    time.sleep(1.0)
+    assert len(lines.messages) == 2  # stopped with the block
+    assert time.monotonic() - started < 4
