@@ -34,7 +34,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.servers import redis_server  # noqa: E402
+from bench.servers import redis_server  # noqa: E402
 
 WORKER = ROOT / "bench" / "worker.py"
 LIMIT, PERIOD, LATENCY = 25, 5.0, 0.3

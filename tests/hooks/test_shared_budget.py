@@ -10,19 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import redis_server
-
 WORKER = Path(__file__).with_name("budget_worker.py")
 LIMIT, PERIOD = 6, 1.0
-
-
-@pytest.fixture(scope="module")
-def redis_url():
-    try:
-        with redis_server() as url:
-            yield url
-    except FileNotFoundError as exc:
-        pytest.skip(str(exc))
 
 
 def run_workers(sandbox, tmp_path, backend: str, skews=(0, 0, 0)):

@@ -17,7 +17,7 @@ from typing import Any
 import pendulum
 import pytest
 
-from tests.airflow_env import synced_dags_folder
+from tests.support.airflow_env import synced_dags_folder
 
 EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
 DAG_IDS = {"leadsquared_activities_daily", "leadsquared_activities_manual"}

@@ -7,7 +7,8 @@ file (some inputs are refused right there, at parse time), its templates rendere
 sandbox received no call, and that nothing was written (no folder, no file, no table).
 
 The lower-level checks (validation, connection settings, sinks) have their own tests in
-tests/unit and tests/sinks; this module proves the user meets them through the operators.
+tests/test_validation.py, tests/test_connection.py and tests/sinks; this module proves the
+user meets them through the operators.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from airflow_provider_leadact.operators import (
     LeadSquaredActivitiesToSqlOperator,
     LeadSquaredActivityFilesToSqlOperator,
 )
-from tests.reliability.conftest import connection_json
+from tests.support.connections import connection_json
 
 A = "3a6d5ea2-400e-4a2f-a728-fbfa0b0c1ddf"
 TABLE = "bad_input_activities"

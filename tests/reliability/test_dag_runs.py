@@ -36,10 +36,12 @@ import pytest
 
 from airflow_provider_leadact.airflow_compat import AIRFLOW_VERSION
 from airflow_provider_leadact.sandbox import Sandbox
-from tests.airflow_env import synced_dags_folder
-from tests.reliability.conftest import ALL_KEYS, KEYS, QUIET, WRONG_KEYS, connection_json, flattened_truth
-from tests.reliability.servers import FailingLeadsProxy
-from tests.sinks.test_sql_sink import as_records, fetch_rows, strictly_equal
+from tests.support.airflow_env import synced_dags_folder
+from tests.support.connections import connection_json
+from tests.support.proxies import FailingLeadsProxy
+from tests.support.sandbox import ALL_KEYS, KEYS, WRONG_KEYS
+from tests.support.sql import as_records, fetch_rows, strictly_equal
+from tests.support.truth import flattened_truth
 
 pytestmark = pytest.mark.e2e
 
@@ -101,12 +103,9 @@ def rel(tmp_path_factory: pytest.TempPathFactory, postgres_server: dict[str, Any
 
 @pytest.fixture
 def sandbox(rel: Rel) -> Iterator[Sandbox]:
-    rel.sandbox.configure(**QUIET)
-    rel.sandbox.clear_faults()
-    rel.sandbox.reset_stats()
+    rel.sandbox.reset()
     yield rel.sandbox
-    rel.sandbox.configure(**QUIET)
-    rel.sandbox.clear_faults()
+    rel.sandbox.reset()
 
 
 def use_connection(monkeypatch: pytest.MonkeyPatch, host: str, **fields: Any) -> None:

@@ -20,9 +20,9 @@ from airflow_provider_leadact.operators import (
     LeadSquaredActivitiesToObjectStorageOperator,
     LeadSquaredActivitiesToSqlOperator,
 )
-from tests.reliability.conftest import flattened_truth
-from tests.reliability.servers import FailingLeadsProxy
-from tests.sinks.test_sql_sink import as_records, fetch_rows, strictly_equal
+from tests.support.proxies import FailingLeadsProxy
+from tests.support.sql import as_records, fetch_rows, strictly_equal
+from tests.support.truth import flattened_truth
 
 #: Client settings under faults: a timeout below the sandbox's slow answers, short waits.
 UNDER_FAULTS = {

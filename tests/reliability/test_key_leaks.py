@@ -23,9 +23,9 @@ from airflow_provider_leadact.operators import (
     LeadSquaredActivitiesToObjectStorageOperator,
     LeadSquaredActivitiesToSqlOperator,
 )
-from tests.reliability.conftest import ALL_KEYS, WRONG_KEYS
-from tests.reliability.servers import FailingLeadsProxy, make_certificate, tls_terminator
-from tests.sinks.test_sql_sink import fetch_rows
+from tests.support.proxies import FailingLeadsProxy, make_certificate, tls_terminator
+from tests.support.sandbox import ALL_KEYS, WRONG_KEYS
+from tests.support.sql import fetch_rows
 
 
 def exception_texts(error: BaseException) -> str:

@@ -1,4 +1,4 @@
-"""Property tests that extend tests/unit/test_paging.py and tests/unit/test_records.py.
+"""Property tests that extend tests/test_paging.py and tests/test_records.py.
 
 Those prove the paging logic on small in-process servers and the flattening on JSON. These
 add what they leave out:
@@ -34,9 +34,9 @@ from airflow_provider_leadact.paging import ServerProfile
 from airflow_provider_leadact.records import JSON_COLUMNS, flatten_activity
 from airflow_provider_leadact.sinks.formats import FORMATS, read_json_lines
 from airflow_provider_leadact.sinks.sql import SqlSink
-from tests.reliability.conftest import connection_json
-from tests.unit.test_paging import Server, fetch_all
-from tests.unit.test_records import activity as example_activity
+from tests.support.connections import connection_json
+from tests.support.examples import activity as example_activity
+from tests.support.paging import Server, fetch_all
 
 READINGS = list(itertools.product(["page0", "page1", "row"], ["total", "page"]))
 

@@ -16,8 +16,8 @@ import pytest
 from airflow_provider_leadact.exceptions import LeadSquaredConfigError, LeadSquaredError, LeadSquaredTransientError
 from airflow_provider_leadact.hooks.leadsquared import LeadSquaredHook
 from airflow_provider_leadact.operators import LeadSquaredActivitiesToObjectStorageOperator
-from tests.reliability.conftest import KEYS
-from tests.reliability.servers import make_certificate, tls_terminator
+from tests.support.proxies import make_certificate, tls_terminator
+from tests.support.sandbox import KEYS
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from airflow_provider_leadact.extras import EXTRAS, extras_table
 from airflow_provider_leadact.get_provider_info import get_provider_info
 from airflow_provider_leadact.rate_limit import Backend
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[1] / "README.md"
 
 ACCESS = "u$r0123456789abcdefaccess"
 SECRET = "s3cr3t0123456789abcdefsecret"

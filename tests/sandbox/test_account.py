@@ -10,7 +10,7 @@ import requests
 from airflow_provider_leadact.sandbox import Sandbox
 from airflow_provider_leadact.sandbox.api import ACTIVITIES_PATH, LEADS_PATH, USER_PATH
 from airflow_provider_leadact.sandbox.date_range import CHANGES_PATH, RANGE_PATH
-from tests.sandbox.client import Client
+from tests.support.sandbox import Client
 
 UNKNOWN_LEAD = "00000000-0000-4000-8000-000000000000"
 WINDOW = {"Parameter": {"FromDate": "2025-01-03 00:00:00", "ToDate": "2025-01-03 23:59:59"}}

@@ -15,7 +15,7 @@ import pytest
 
 from airflow_provider_leadact.sandbox import Sandbox
 from airflow_provider_leadact.sandbox.date_range import CHANGES_PATH, RANGE_PATH
-from tests.sandbox.client import Client
+from tests.support.sandbox import Client
 
 FROM, TO = "2025-01-03 00:00:00", "2025-01-05 23:59:59"
 

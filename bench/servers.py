@@ -1,4 +1,8 @@
-"""Real servers for tests and benchmarks: Redis started from the machine's redis-server."""
+"""Redis for the benchmark's shared-budget run, started from the machine's redis-server.
+
+The benchmark stands apart from the test suite (it imports nothing from ``tests/``), so it
+starts its own server, the same way the tests' support does.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from contextlib import contextmanager
 
 
 def free_port() -> int:
+    """Return a TCP port free on loopback right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]

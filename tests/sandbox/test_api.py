@@ -12,7 +12,7 @@ import requests
 from airflow_provider_leadact.sandbox import Sandbox
 from airflow_provider_leadact.sandbox.api import ACTIVITIES_PATH, USER_PATH
 from airflow_provider_leadact.sandbox.data import FILE_URL_BASE
-from tests.sandbox.client import Client
+from tests.support.sandbox import Client
 
 UNKNOWN_LEAD = "00000000-0000-4000-8000-000000000000"
 

@@ -10,7 +10,7 @@ import requests
 
 from airflow_provider_leadact.sandbox import Sandbox, SandboxConfig
 from airflow_provider_leadact.sandbox.api import ACTIVITIES_PATH, USER_PATH
-from tests.sandbox.client import Client
+from tests.support.sandbox import Client
 
 
 def test_lifecycle_and_connection() -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from airflow_provider_leadact.sandbox import Sandbox, SandboxConfig
 from airflow_provider_leadact.sandbox.data import TIME_FORMAT
-from tests.sandbox.client import Client
+from tests.support.sandbox import SHARED_SANDBOX, Client
 
 
 def per_lead_truth(sandbox: Sandbox) -> list[dict[str, Any]]:
@@ -149,7 +149,7 @@ def test_reset_goes_back_to_the_start(client: Client, sandbox: Sandbox) -> None:
     sandbox.reset()
     assert sandbox.all_truth() == pristine
     assert sandbox.leads_modified("2025-01-01 00:00:00", "2025-01-31 00:00:00") == leads_before
-    assert sandbox.config == SandboxConfig(rate_limit_calls=0).replace(port=sandbox.config.port)
+    assert sandbox.config == SandboxConfig(**SHARED_SANDBOX)
     assert sandbox.stats()["calls"] == 0 and sandbox.stats()["edits"] == 0
     assert client.user().status_code == 200  # no fault left queued
     # Without edits or data changes the data set object is kept: resetting is cheap.

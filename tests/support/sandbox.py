@@ -1,4 +1,4 @@
-"""A minimal LeadSquared client for the sandbox tests: raw requests, nothing hidden."""
+"""The shared sandbox's keys and settings, a raw API client, and leads picked by size."""
 
 from __future__ import annotations
 
@@ -9,9 +9,35 @@ import requests
 from airflow_provider_leadact.sandbox import Sandbox
 from airflow_provider_leadact.sandbox.api import ACTIVITIES_PATH, LEADS_PATH, USER_PATH
 
+#: Keys of the shared sandbox: long and distinctive, so that finding one anywhere (a log, a
+#: file, a row) can only mean it leaked.
+KEYS = {"access_key": "LSQ-ACCESS-rel-7f3c9e21b4d8a6e0", "secret_key": "LSQ-SECRET-rel-2e9b7d41c8f3a05d"}
+#: Keys a user might mistype into a connection: they must not leak either.
+WRONG_KEYS = {"access_key": "LSQ-WRONG-ACCESS-91c0d2e7f4a8b3", "secret_key": "LSQ-WRONG-SECRET-5d8e2f1a7c9b46"}
+ALL_KEYS = (*KEYS.values(), *WRONG_KEYS.values())
+#: Settings of the shared sandbox (what ``Sandbox.reset()`` returns it to): the default data
+#: set, the distinctive keys, and no rate limit (the tests that need one set it).
+SHARED_SANDBOX = {"rate_limit_calls": 0, **KEYS}
+
+
+def leads_by_size(sandbox: Sandbox) -> dict[str, str]:
+    """A few lead ids of useful sizes from the default data set.
+
+    ``empty`` (no activity), ``small`` (5 to 20), ``medium`` (100 to 400), ``large`` (1037)
+    and ``largest`` (1500).
+    """
+    leads = sorted(sandbox.dataset.leads, key=lambda lead: len(lead.activities))
+    return {
+        "empty": leads[0].lead_id,
+        "small": next(lead.lead_id for lead in leads if 5 <= len(lead.activities) <= 20),
+        "medium": next(lead.lead_id for lead in leads if 100 <= len(lead.activities) <= 400),
+        "largest": leads[-1].lead_id,
+        "large": leads[-2].lead_id,
+    }
+
 
 class Client:
-    """A minimal LeadSquared client for the tests: raw requests, nothing hidden."""
+    """A minimal LeadSquared client for the sandbox's own tests: raw requests, nothing hidden."""
 
     def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox

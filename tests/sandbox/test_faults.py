@@ -10,7 +10,7 @@ import requests
 
 from airflow_provider_leadact.sandbox import Sandbox
 from airflow_provider_leadact.sandbox.windows import SlidingWindows
-from tests.sandbox.client import Client
+from tests.support.sandbox import Client
 
 RATE_LIMIT_MESSAGE = "API calls exceeded the limit of 3 in 1 second(s)"
 

@@ -1,0 +1,31 @@
+"""The documented example activity, for tests that need one outside the sandbox's data."""
+
+from __future__ import annotations
+
+LEAD = "3a6d5ea2-400e-4a2f-a728-fbfa0b0c1ddf"
+
+
+def activity(**overrides):
+    base = {
+        "Id": "c310391d-6784-418b-b61c-bca2d0a7a645",
+        "EventCode": 164,
+        "EventName": "Custom Object Activity",
+        "ActivityScore": 0,
+        "CreatedOn": "2018-12-12 10:36:00",
+        "ActivityType": 2,
+        "IsEmailType": False,
+        "Type": "Inbound",
+        "SessionId": "c310391d-6784-418b-b61c-bca2d0a7a645",
+        "TrackLocation": 0,
+        "Latitude": 0,
+        "Longitude": 0,
+        "RelatedProspectId": LEAD,
+        "Data": [{"Key": "CreatedByName", "Value": "Mangesh V. Devikar"}, {"Key": "HasAttachments", "Value": "False"}],
+        "ActivityFields": {
+            "mx_Custom_1": '{"mx_CustomObject_1":"bf71914e.png","Status":""}',
+            "Status": "Active",
+        },
+        "ModifiedOn": "2018-12-12 10:57:45",
+    }
+    base.update(overrides)
+    return base
