@@ -21,7 +21,7 @@ from typing import Any
 
 import requests
 
-from tests.servers import free_port
+from tests.support.servers import free_port
 
 AIRFLOW_BIN = str(Path(sys.executable).parent / "airflow")
 REPO = Path(__file__).resolve().parents[2]

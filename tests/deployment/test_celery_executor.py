@@ -19,7 +19,7 @@ from tests.deployment.airflow_deployment import AIRFLOW_BIN, AirflowDeployment, 
 from tests.deployment.conftest import create_database, keep_logs, require_root
 from tests.deployment.netns import NamespaceHost
 from tests.deployment.scenario import DAG_ID, Outcome, run_scenario
-from tests.servers import redis_server
+from tests.support.servers import redis_server
 
 pytestmark = pytest.mark.deployment
 
