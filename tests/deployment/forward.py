@@ -17,8 +17,8 @@ async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> No
         while data := await reader.read(65536):
             writer.write(data)
             await writer.drain()
-    except (ConnectionError, OSError):
-        pass
+    except (ConnectionError, OSError, asyncio.CancelledError):
+        pass  # the peer went away, or the forwarder is stopping: close this side too
     finally:
         writer.close()
 
@@ -55,4 +55,7 @@ def parse(route: str) -> tuple[str, int, str, int]:
 
 
 if __name__ == "__main__":
-    asyncio.run(serve([parse(arg) for arg in sys.argv[1:]]))
+    try:
+        asyncio.run(serve([parse(arg) for arg in sys.argv[1:]]))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        pass

@@ -78,7 +78,11 @@ class NamespaceHost:
 
     def _forward(self, prefix: list[str], routes: list[str], what: str) -> None:
         process = subprocess.Popen(
-            [*prefix, sys.executable, FORWARD, *routes], stdout=subprocess.PIPE, text=True, start_new_session=True
+            [*prefix, sys.executable, FORWARD, *routes],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,  # connections cut at shutdown are expected
+            text=True,
+            start_new_session=True,
         )
         self.processes.append(process)
         _wait_ready(process, what)

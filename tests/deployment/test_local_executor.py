@@ -101,11 +101,13 @@ def test_connection_form_grid_and_task_log_in_chromium(local_deployment) -> None
         time.sleep(1)
         shot("04-grid")
         colour = "return getComputedStyle(arguments[0]).backgroundColor"
-        for run in browser.find_elements(By.CSS_SELECTOR, "[data-run-id^=backfill__]"):
-            bar = run.find_element(By.CSS_SELECTOR, "a > div")
-            assert is_green(browser.execute_script(colour, bar)), run.get_attribute("data-run-id")
+        # Each run's bar (the duration bar above the task cells) is a link holding a coloured box.
+        bars = browser.find_elements(By.CSS_SELECTOR, "[data-run-id^=backfill__] a > div")
+        assert len(bars) >= len(INTERVAL_STARTS)
+        for bar in bars:
+            assert is_green(browser.execute_script(colour, bar)), bar.get_attribute("outerHTML")[:300]
         cells = browser.find_elements(By.CSS_SELECTOR, "a[data-testid^=grid-backfill__]")
-        assert len(cells) >= len(runs) * 4
+        assert len(cells) >= len(INTERVAL_STARTS) * 4  # four tasks per run
         for cell in cells:
             inner = cell.find_element(By.CSS_SELECTOR, "*")
             assert is_green(browser.execute_script(colour, inner)), cell.get_attribute("data-testid")
