@@ -9,43 +9,74 @@ happens once, here, so that object storage and SQL hold the same records.
 
 from __future__ import annotations
 
+import enum
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-#: Top-level API fields and the column each becomes, in output order.
-API_FIELDS: dict[str, str] = {
-    "Id": "id",
-    "RelatedProspectId": "related_prospect_id",
-    "EventCode": "event_code",
-    "EventName": "event_name",
-    "ActivityScore": "activity_score",
-    "CreatedOn": "created_on",
-    "ModifiedOn": "modified_on",
-    "ActivityType": "activity_type",
-    "IsEmailType": "is_email_type",
-    "Type": "type",
-    "SessionId": "session_id",
-    "TrackLocation": "track_location",
-    "Latitude": "latitude",
-    "Longitude": "longitude",
-}
 
-#: Every column of a flattened record, in order. ``data``, ``activity_fields``, ``note`` and
-#: ``extra`` hold nested JSON-compatible values.
-COLUMNS: tuple[str, ...] = (
-    "id",
-    "lead_id",
-    *[c for c in API_FIELDS.values() if c != "id"],
-    "data",
-    "activity_fields",
-    "note",
-    "extra",
+class ColumnType(str, enum.Enum):
+    """The logical type of one record column; each typed sink maps it to its own type."""
+
+    TEXT = "text"
+    INTEGER = "integer"
+    FLOAT = "float"
+    BOOLEAN = "boolean"
+    TIMESTAMP = "timestamp"
+    JSON = "json"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a flattened record.
+
+    :param name: the column's name (snake_case).
+    :param type: its logical type (Parquet and SQL types derive from it).
+    :param api_field: the top-level API field it is copied from; None for the columns built
+        by flattening (``lead_id``, ``data``, ``activity_fields``, ``note``, ``extra``).
+    """
+
+    name: str
+    type: ColumnType
+    api_field: str | None = None
+
+
+_T = ColumnType
+#: Every column of a flattened record, in output order: the one declaration the record
+#: shape, the CSV header, the Parquet schema and the SQL table are derived from. Times are
+#: the API's UTC wall-clock times; nested values (``JSON``) are dicts.
+RECORD_COLUMNS: tuple[Column, ...] = (
+    Column("id", _T.TEXT, "Id"),
+    Column("lead_id", _T.TEXT),
+    Column("related_prospect_id", _T.TEXT, "RelatedProspectId"),
+    Column("event_code", _T.INTEGER, "EventCode"),
+    Column("event_name", _T.TEXT, "EventName"),
+    Column("activity_score", _T.INTEGER, "ActivityScore"),
+    Column("created_on", _T.TIMESTAMP, "CreatedOn"),
+    Column("modified_on", _T.TIMESTAMP, "ModifiedOn"),
+    Column("activity_type", _T.INTEGER, "ActivityType"),
+    Column("is_email_type", _T.BOOLEAN, "IsEmailType"),
+    Column("type", _T.TEXT, "Type"),
+    Column("session_id", _T.TEXT, "SessionId"),
+    Column("track_location", _T.INTEGER, "TrackLocation"),
+    Column("latitude", _T.FLOAT, "Latitude"),
+    Column("longitude", _T.FLOAT, "Longitude"),
+    Column("data", _T.JSON),
+    Column("activity_fields", _T.JSON),
+    Column("note", _T.JSON),
+    Column("extra", _T.JSON),
 )
 
+#: Top-level API fields and the column each becomes (derived from :data:`RECORD_COLUMNS`).
+API_FIELDS: dict[str, str] = {c.api_field: c.name for c in RECORD_COLUMNS if c.api_field}
+#: Every column's name, in order.
+COLUMNS: tuple[str, ...] = tuple(c.name for c in RECORD_COLUMNS)
+#: Logical type of every column, in order.
+COLUMN_TYPES: dict[str, ColumnType] = {c.name: c.type for c in RECORD_COLUMNS}
 #: Columns holding nested values (dicts), written as JSON text by flat sinks.
-JSON_COLUMNS: frozenset[str] = frozenset({"data", "activity_fields", "note", "extra"})
+JSON_COLUMNS: frozenset[str] = frozenset(c.name for c in RECORD_COLUMNS if c.type is ColumnType.JSON)
 
 NOTE_FIELD = "ActivityEvent_Note"
 _NOTE_PAIR_SEP = "{next}"

@@ -8,7 +8,9 @@ here as a separate process) with 300 ms latency and the common plan's limit of 2
 2. the same leads fetched one call at a time with a plain ``requests`` loop (the baseline);
 3. the provider in three processes sharing one Redis budget;
 4. fetch -> flatten -> JSON Lines file at two data sizes, without latency or limit, for CPU
-   time per 100,000 activities and peak memory.
+   time per 100,000 activities and peak memory;
+5. API calls per daily interval for the old DAG, the per-lead path and the listing path
+   (:mod:`bench.intervals`).
 
 Utilization is the ceiling's pace divided by the pace achieved: the least time in which N
 calls can be made without ever putting more than L in any window of P seconds,
@@ -34,6 +36,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.intervals import main as calls_per_interval  # noqa: E402
 from bench.servers import redis_server  # noqa: E402
 
 WORKER = ROOT / "bench" / "worker.py"
@@ -231,8 +234,9 @@ def main() -> int:
             f"| {label} | {r['activities']} | {r['cpu_seconds'] / r['activities'] * 100_000:.1f} | "
             f"{r['peak_rss_mb']:.0f} |"
         )
-    text = "\n".join(lines)
     print("\n".join(lines[-(3 + len(sizes)) :]))
+    lines += ["", *calls_per_interval(["--leads", str(args.leads)])]
+    text = "\n".join(lines)
     # Kept in the repository: the README's figures come from this file.
     header = (
         f"# make bench, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n\n"

@@ -1,15 +1,20 @@
-"""Daily LeadSquared activities: leads modified in the interval -> files -> SQL table.
+"""Daily LeadSquared activities: exactly what changed in each data interval -> files -> SQL table.
 
-1. ``modified_leads`` asks LeadSquared which leads changed in the data interval and splits
-   them into batches;
-2. ``fetch_activities`` (one mapped task per batch) writes each batch's activities to a file of
-   the interval's partition, ``<base>/activities/interval_start=<ts>/part-<map index>.jsonl``;
+1. ``changed_leads`` lists the activities whose ``ModifiedOn`` lies in the data interval
+   ("Get Activities by Date Range", paged exactly) and returns their leads in batches;
+2. ``fetch_activities`` (one mapped task per batch) fetches each lead's activities changed in
+   the interval, stopping each lead as soon as the rest of its history cannot hold one, into a
+   file of the interval's partition, ``<base>/activities/interval_start=<ts>/part-<n>.jsonl``;
 3. ``load_to_sql`` upserts those files into the SQL table, and ``prune_stale_parts`` deletes
    part files an earlier run of the interval left that this run did not write.
 
-Everything is keyed on the data interval, never on now(): a rerun or backfill of a day
-overwrites that day's files and upserts the same rows, duplicating nothing. API tasks share
-the ``leadsquared_api`` pool (create it with ``airflow pools set leadsquared_api 4 ...``).
+A partition holds exactly the activities whose ``ModifiedOn`` lies in
+``[data_interval_start, data_interval_end)``, of every lead, as the API shows them when the
+run runs: on time, retried, or backfilled months later. Everything is keyed on the data
+interval, never on now(): a rerun or backfill rewrites that interval's partition and upserts
+the same rows. An activity edited again later leaves the older interval and lands in the
+later one; the table holds each activity once, with its latest landed values. API tasks
+share the ``leadsquared_api`` pool (``airflow pools set leadsquared_api 4 ...``).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import DAG, task
+from airflow.sdk import DAG
 from leadsquared_settings import (
     API_POOL,
     BASE_PATH,
@@ -28,20 +33,21 @@ from leadsquared_settings import (
     SQL_TABLE,
 )
 
-from airflow_provider_leadact.airflow_compat import CronDataIntervalTimetable, TriggerRule
+from airflow_provider_leadact.airflow_compat import CronDataIntervalTimetable
 from airflow_provider_leadact.operators import (
     LeadSquaredActivitiesToObjectStorageOperator,
     LeadSquaredActivityFilesToSqlOperator,
-    LeadSquaredRecentlyModifiedLeadsOperator,
+    LeadSquaredChangedLeadsOperator,
+    LeadSquaredPrunePartitionOperator,
+    files_asset,
 )
-from airflow_provider_leadact.operators.load import file_urls
-from airflow_provider_leadact.sinks.object_storage import asset_for_path, remove_stale_files
 
 PARTITION = BASE_PATH + "/activities/interval_start={{ data_interval_start | ts_nodash }}"
+START, END = "{{ data_interval_start }}", "{{ data_interval_end }}"
 
 with DAG(
     dag_id="leadsquared_activities_daily",
-    description="LeadSquared activities of the leads modified each day, to files and SQL",
+    description="LeadSquared activities changed each day, to a partition per day and a SQL table",
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
     start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
     catchup=False,
@@ -50,10 +56,10 @@ with DAG(
     tags=["leadsquared"],
     doc_md=__doc__,
 ) as dag:
-    modified_leads = LeadSquaredRecentlyModifiedLeadsOperator(
-        task_id="modified_leads",
-        from_date="{{ data_interval_start }}",
-        to_date="{{ data_interval_end }}",
+    changed_leads = LeadSquaredChangedLeadsOperator(
+        task_id="changed_leads",
+        from_date=START,
+        to_date=END,
         batch_size=LEADS_PER_BATCH,
         leadsquared_conn_id=LEADSQUARED_CONN_ID,
         pool=API_POOL,
@@ -61,14 +67,16 @@ with DAG(
 
     fetch_activities = LeadSquaredActivitiesToObjectStorageOperator.partial(
         task_id="fetch_activities",
+        changed_from=START,
+        changed_to=END,
         path=PARTITION + "/part-{{ '%05d' % ti.map_index }}." + FILE_FORMAT,
         base_path=BASE_PATH,  # a rendered path outside the configured storage is refused
         file_format=FILE_FORMAT,
         leadsquared_conn_id=LEADSQUARED_CONN_ID,
         pool=API_POOL,
         # Mapped tasks take their outlets from partial(): one Asset for every partition.
-        outlets=[asset_for_path(PARTITION)],
-    ).expand(lead_ids=modified_leads.output)
+        outlets=[files_asset(PARTITION)],
+    ).expand(lead_ids=changed_leads.output)
 
     load_to_sql = LeadSquaredActivityFilesToSqlOperator(
         task_id="load_to_sql",
@@ -77,12 +85,10 @@ with DAG(
         table=SQL_TABLE,
     )
 
-    # none_failed: also after an interval without modified leads (the fetch is then skipped),
-    # where every part an earlier run wrote is stale.
-    @task(trigger_rule=TriggerRule.NONE_FAILED)
-    def prune_stale_parts(partition: str, written: list[dict] | None) -> list[str]:
-        return remove_stale_files(partition, file_urls(written))
+    # Runs when none failed: also after an interval where nothing changed (the fetch is then
+    # skipped), where every part an earlier run wrote is stale.
+    prune_stale_parts = LeadSquaredPrunePartitionOperator(
+        task_id="prune_stale_parts", partition=PARTITION, written=fetch_activities.output
+    )
 
-    prune = prune_stale_parts(PARTITION, fetch_activities.output)
-
-    modified_leads >> fetch_activities >> [load_to_sql, prune]
+    changed_leads >> fetch_activities >> [load_to_sql, prune_stale_parts]

@@ -6,7 +6,7 @@ own shape, each exactly once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta, timezone
 from functools import cached_property
@@ -24,8 +24,17 @@ from airflow_provider_leadact.exceptions import (
     LeadSquaredError,
 )
 from airflow_provider_leadact.extras import EXTRAS
+from airflow_provider_leadact.listing import (
+    ChangedActivities,
+    ListingProfile,
+    Window,
+    changed_in_lead,
+    is_complete_row,
+    list_changed,
+)
 from airflow_provider_leadact.paging import ServerProfile, iter_activity_pages
 from airflow_provider_leadact.rate_limit import CallBudget
+from airflow_provider_leadact.records import API_FIELDS
 from airflow_provider_leadact.validation import (
     normalize_lead_ids,
     validate_activity_event,
@@ -35,6 +44,10 @@ from airflow_provider_leadact.validation import (
 ACTIVITIES_PATH = "/v2/ProspectActivity.svc/Retrieve"
 USER_PATH = "/v2/Authentication.svc/UserByAccessKey.Get"
 RECENTLY_MODIFIED_PATH = "/v2/LeadManagement.svc/Leads.RecentlyModified"
+DATE_RANGE_PATH = "/v2/ProspectActivity.svc/RetrieveRecentlyModified"
+CHANGE_HISTORY_PATH = "/v2/ProspectActivity.svc/RetrieveActivityChange"
+#: The fields of an activity its record is made of: a listed row lacking one is fetched from its lead.
+RECORD_SOURCE_FIELDS: tuple[str, ...] = (*API_FIELDS, "Data", "ActivityFields")
 #: Leads.RecentlyModified returns at most this many leads per call.
 LEADS_PAGE_SIZE = 1000
 API_DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -255,7 +268,12 @@ class LeadSquaredHook(BaseHook):
         return self.concurrency()
 
     def iter_leads_activities(
-        self, lead_ids: Iterable[str] | str, activity_event: int | None = None, get_file_url: bool = False
+        self,
+        lead_ids: Iterable[str] | str,
+        activity_event: int | None = None,
+        get_file_url: bool = False,
+        window: Window | None = None,
+        floors: Mapping[str, str | None] | None = None,
     ) -> Iterator[tuple[str, list[dict[str, Any]]]]:
         """Fetch many leads concurrently, yielding ``(lead_id, activities)`` as each completes.
 
@@ -266,13 +284,20 @@ class LeadSquaredHook(BaseHook):
         :param lead_ids: lead ids in any shape :func:`normalize_lead_ids` accepts.
         :param activity_event: only activities of this event code; None for all.
         :param get_file_url: ask for the URLs of files uploaded to custom objects.
+        :param window: only activities whose ``ModifiedOn`` lies in this window (see
+            :meth:`get_changed_lead_ids`); None for every activity.
+        :param floors: with a window, each lead's floor from :meth:`get_changed_lead_ids`:
+            paging a lead stops at its first activity created before it.
         """
         ids = normalize_lead_ids(lead_ids)
         event = validate_activity_event(activity_event)
         self.settings  # noqa: B018 - read the connection (and refuse a bad one) before any thread starts
 
         def one(lead_id: str) -> list[dict[str, Any]]:
-            return list(self._lead_activities(lead_id, event, get_file_url))
+            activities = self._lead_activities(lead_id, event, get_file_url)
+            if window is not None:
+                activities = changed_in_lead(activities, window, (floors or {}).get(lead_id))
+            return list(activities)
 
         pending: dict[Future[list[dict[str, Any]]], str] = {}
         position = 0
@@ -330,6 +355,113 @@ class LeadSquaredHook(BaseHook):
             if not leads or len(leads) < LEADS_PAGE_SIZE or (isinstance(total, int) and len(ids) >= total):
                 return list(ids)
         raise LeadSquaredError(f"{what}: still paging after {self.settings.max_pages} pages")
+
+    # -- what changed in a window ----------------------------------------------------------
+
+    @cached_property
+    def listing_profile(self) -> ListingProfile:
+        """What this hook has learned about the date-range listing (learned, never declared)."""
+        return ListingProfile()
+
+    def list_changed(self, from_date: Any, to_date: Any, activity_event: Any = None) -> ChangedActivities:
+        """List the activities whose ``ModifiedOn`` lies in ``[from_date, to_date)``, of every lead.
+
+        "Get Activities by Date Range", paged exactly (see :mod:`~airflow_provider_leadact.listing`),
+        plus "Get Activity Change History" while the listing has not shown that it filters on
+        ``ModifiedOn``; under the same budget, retries and error handling as every call.
+
+        :param from_date: start, included (a datetime, naive is UTC, or ISO text).
+        :param to_date: end, excluded.
+        :param activity_event: only activities of this event code; None for all.
+        :raises LeadSquaredConfigError: for a window that is empty, reversed or not dates, before any call.
+        """
+        window = Window.of(from_date, to_date)
+        event = validate_activity_event(activity_event)
+        settings = self.settings
+        what = f"activities changed in {window}"
+
+        def fetch_range(lo: str, hi: str, column: str, page_index: int, page_size: int) -> tuple[Any, list[Any]]:
+            parameter: dict[str, Any] = {"FromDate": lo, "ToDate": hi, "IncludeCustomFields": 1}
+            if event is not None:
+                parameter["ActivityEvent"] = event
+            body = {
+                "Parameter": parameter,
+                "Paging": {"PageIndex": page_index, "PageSize": page_size},
+                "Sorting": {"ColumnName": column, "Direction": 0},
+            }
+            payload = self.client.post_json(
+                DATE_RANGE_PATH,
+                body,
+                what=f"{what} (from {lo} by {column}, page {page_index})",
+                expect="ProspectActivities",
+            )
+            return _count_and_rows(payload, "ProspectActivities", "Id", what)
+
+        def fetch_changes(lo: str, hi: str, page_index: int, page_size: int) -> tuple[Any, list[Any]]:
+            parameter: dict[str, Any] = {"FromDate": lo, "ToDate": hi}
+            if event is not None:
+                parameter["ActivityEvents"] = [event]
+            body = {"Parameter": parameter, "Paging": {"PageIndex": page_index, "PageSize": page_size}}
+            payload = self.client.post_json(
+                CHANGE_HISTORY_PATH, body, what=f"changes in {window} (page {page_index})", expect="Activities"
+            )
+            return _count_and_rows(payload, "Activities", "ActivityId", what)
+
+        return list_changed(
+            fetch_range,
+            fetch_changes,
+            window,
+            page_size=settings.page_size,
+            profile=self.listing_profile,
+            max_pages=settings.max_pages,
+        )
+
+    def get_changed_lead_ids(self, from_date: Any, to_date: Any, activity_event: Any = None) -> dict[str, str | None]:
+        """The leads with an activity changed in ``[from_date, to_date)``, each with its floor.
+
+        The floor is the ``CreatedOn`` of the lead's oldest changed activity (None when only
+        the change history named it): pass the mapping to :meth:`iter_leads_activities` with the
+        same window, and each lead stops paging as soon as the rest cannot hold a change.
+        """
+        return self.list_changed(from_date, to_date, activity_event).lead_floors()
+
+    def iter_changed_activities(
+        self, from_date: Any, to_date: Any, activity_event: Any = None
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Yield ``(lead_id, activity)`` for every activity changed in ``[from_date, to_date)``, each once.
+
+        Straight from the listing when its rows carry every field the records are made of;
+        the leads of the other rows (and of older activities only the change history named)
+        are fetched per lead, within the window. The API's own shape, as for
+        :meth:`get_lead_activities`.
+        """
+        window = Window.of(from_date, to_date)
+        changed = self.list_changed(window.start, window.end, activity_event)
+        floors = changed.lead_floors()
+        direct, refetch = [], {}
+        for row in changed.rows.values():
+            lead = str(row.get("RelatedProspectId") or "").lower()
+            if lead and is_complete_row(row, RECORD_SOURCE_FIELDS):
+                direct.append((lead, row))
+            else:
+                refetch[lead] = floors.get(lead)
+        for lead in set(changed.edited_elsewhere.values()):
+            refetch[lead.lower()] = None
+        yield from ((lead, row) for lead, row in direct if lead not in refetch)
+        if refetch:
+            for lead, activities in self.iter_leads_activities(
+                list(refetch), activity_event=activity_event, window=window, floors=refetch
+            ):
+                for activity in activities:
+                    yield lead, activity
+
+
+def _count_and_rows(payload: Any, key: str, id_key: str, what: str) -> tuple[int | None, list[dict[str, Any]]]:
+    rows = payload.get(key)
+    if not isinstance(rows, list) or not all(isinstance(r, dict) and id_key in r for r in rows):
+        raise LeadSquaredApiError(f"{what}: {key} is not a list of activities")
+    count = payload.get("RecordCount")
+    return (count if isinstance(count, int) and not isinstance(count, bool) else None), rows
 
 
 def _as_utc(value: datetime, name: str) -> datetime:

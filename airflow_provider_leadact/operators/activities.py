@@ -1,20 +1,26 @@
-"""Operators that fetch the activities of lead ids and write them to a sink.
+"""Operators that fetch activities and write them to a sink (object storage or SQL).
 
-Both operators share one path, :class:`LeadSquaredActivitiesBaseOperator`: lead ids are
-normalised and validated, the sink is prepared, then the hook fetches activities concurrently,
-every activity is flattened once (:func:`~airflow_provider_leadact.records.flatten_activity`)
-and the records stream into the sink. They differ only in the sink they build.
+Every operator here shares one path, :class:`LeadSquaredToSinkOperator`: input is validated,
+the sink is prepared, then the hook fetches, every activity is flattened once
+(:func:`~airflow_provider_leadact.records.flatten_activity`) and the records stream into the
+sink. Where activities come from is one base class: the activities of lead ids
+(:class:`LeadSquaredActivitiesBaseOperator`, optionally only those changed in a window), or
+the activities changed in a window, listed directly
+(:class:`LeadSquaredChangedActivitiesBaseOperator`). Where they go is one mixin:
+:class:`ObjectStorageSinkMixin` or :class:`SqlSinkMixin`.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Asset, BaseOperator
 
+from airflow_provider_leadact.exceptions import LeadSquaredConfigError
 from airflow_provider_leadact.hooks.leadsquared import LeadSquaredHook
+from airflow_provider_leadact.listing import Window, parse_api_time
 from airflow_provider_leadact.operators.progress import FetchProgress
 from airflow_provider_leadact.records import flatten_activity
 from airflow_provider_leadact.sinks.base import DEFAULT_BATCH_SIZE, ActivitySink, Record, validate_batch_size
@@ -27,40 +33,67 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-class LeadSquaredActivitiesBaseOperator(BaseOperator, abc.ABC):
-    """Fetch the activities of lead ids through :class:`LeadSquaredHook` and write them to a sink.
+def parse_window(changed_from: Any, changed_to: Any) -> Window | None:
+    """The rendered window of ``changed_from``/``changed_to``; None when neither is given.
 
-    Subclasses build the sink (:meth:`make_sink`). Everything templated is validated in
-    :meth:`execute` before the first API call; nothing is read or fetched in ``__init__``.
+    :raises LeadSquaredConfigError: when only one is given, or they are not a window (empty,
+        reversed, not dates, a template rendering to nothing).
+    """
+    if changed_from is None and changed_to is None:
+        return None
+    if changed_from is None or changed_to is None:
+        missing = "changed_from" if changed_from is None else "changed_to"
+        raise LeadSquaredConfigError(
+            f"{missing} is missing: give both changed_from and changed_to (e.g. '{{{{ data_interval_start }}}}' "
+            "and '{{ data_interval_end }}'), or neither for every activity"
+        )
+    return Window.of(changed_from, changed_to, names=("changed_from", "changed_to"))
 
-    :param lead_ids: lead ids (ProspectIDs): a list, an ``XComArg`` of one, nested lists from
-        mapped upstream tasks, one id, or a comma- or newline-separated string. Duplicates are
-        dropped, keeping first-seen order. (templated)
+
+def parse_lead_floors(value: Any) -> tuple[list[str], dict[str, str | None]]:
+    """Lead ids and their floors from a mapping ``{lead id: floor}`` (what the changed-leads operator returns).
+
+    A floor is the ``CreatedOn`` of the lead's oldest activity changed in the window, or None.
+    """
+    ids = parse_lead_ids(list(value))
+    floors: dict[str, str | None] = {}
+    for key, floor in value.items():
+        if floor is not None and parse_api_time(floor) is None:
+            raise LeadSquaredConfigError(
+                f"lead {key}: floor {floor!r} is not an API time (YYYY-MM-DD HH:MM:SS); pass the mapping "
+                "LeadSquaredChangedLeadsOperator returns, or a list of lead ids"
+            )
+        floors[str(key).strip().lower()] = floor
+    return ids, floors
+
+
+class LeadSquaredToSinkOperator(BaseOperator, abc.ABC):
+    """Fetch activities through :class:`LeadSquaredHook` and write them to a sink.
+
+    Subclasses say where activities come from (:meth:`check_input`, :meth:`records`) and,
+    through a sink mixin, where they go (:meth:`make_sink`). Everything templated is validated
+    in :meth:`execute` before the first API call; nothing is read or fetched in ``__init__``.
+
     :param leadsquared_conn_id: the LeadSquared connection.
     :param activity_event: only activities with this event code (e.g. 201); None for all.
         (templated)
-    :param get_file_url: ask the API for URLs of files uploaded to custom objects.
     :param batch_size: records per write to the sink.
     """
 
-    template_fields: Sequence[str] = ("lead_ids", "activity_event")
+    template_fields: Sequence[str] = ("activity_event",)
     ui_color = "#e6f0ff"
 
     def __init__(
         self,
         *,
-        lead_ids: Any,
         leadsquared_conn_id: str = LeadSquaredHook.default_conn_name,
         activity_event: int | str | None = None,
-        get_file_url: bool = False,
         batch_size: int = DEFAULT_BATCH_SIZE,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.lead_ids = lead_ids
         self.leadsquared_conn_id = leadsquared_conn_id
         self.activity_event = activity_event
-        self.get_file_url = get_file_url
         self.batch_size = validate_batch_size(batch_size)
 
     def render_template(
@@ -88,9 +121,17 @@ class LeadSquaredActivitiesBaseOperator(BaseOperator, abc.ABC):
     def make_sink(self) -> ActivitySink:
         """Build the sink from the rendered parameters (no I/O)."""
 
+    @abc.abstractmethod
+    def check_input(self) -> dict[str, Any]:
+        """Validate the rendered input (before any call); return what the summary reports of it."""
+
+    @abc.abstractmethod
+    def records(self, hook: LeadSquaredHook, event: int | None) -> Iterator[Record]:
+        """Fetch and flatten the activities."""
+
     def execute(self, context: Context) -> dict[str, Any]:
         """Fetch and write; return a summary (leads, activities, where written, API calls)."""
-        lead_ids = parse_lead_ids(self.lead_ids)
+        described = self.check_input()
         event = validate_activity_event(self.activity_event)
         sink = self.make_sink()
         hook = LeadSquaredHook(leadsquared_conn_id=self.leadsquared_conn_id)
@@ -98,62 +139,152 @@ class LeadSquaredActivitiesBaseOperator(BaseOperator, abc.ABC):
         # table or folder; a destination that cannot work fails next. Both before any API call.
         hook.settings  # noqa: B018
         sink.prepare()
-        progress = FetchProgress(len(lead_ids), self.log, lambda: hook.stats)
-        self.log.info(
-            "Fetching activities%s of %d leads into %s",
-            f" (event {event})" if event is not None else "",
-            len(lead_ids),
-            sink.location,
-        )
+        self.log.info("Fetching activities%s into %s", f" (event {event})" if event is not None else "", sink.location)
+        self.late_summary: dict[str, Any] = {}
         try:
-            written = sink.write(self._records(hook, lead_ids, event, progress))
+            written = sink.write(self.records(hook, event))
         finally:
             hook.close()
         stats = hook.stats
         summary: dict[str, Any] = {
-            "leads": len(lead_ids),
+            **described,
+            **self.late_summary,
             "activities": written,
             "location": sink.location,
             "activity_event": event,
             "api_calls": int(stats.get("calls", 0)),
             "rate_limit_waits": int(stats.get("rate_limit_waits", 0)),
         }
-        self.log.info("Wrote %d activities of %d leads to %s", written, len(lead_ids), sink.location)
+        self.log.info("Wrote %d activities to %s (%d API calls)", written, sink.location, summary["api_calls"])
         self._annotate_asset_events(context, summary)
         return summary
-
-    def _records(
-        self, hook: LeadSquaredHook, lead_ids: list[str], event: int | None, progress: FetchProgress
-    ) -> Iterator[Record]:
-        # Each lead's activities arrive as one list when the lead completes (in completion
-        # order); they are flattened and handed on one by one so the sink can stream them.
-        for lead_id, activities in hook.iter_leads_activities(
-            lead_ids, activity_event=event, get_file_url=self.get_file_url
-        ):
-            for activity in activities:
-                yield flatten_activity(activity, lead_id)
-            progress.lead_done(len(activities))
 
     def _annotate_asset_events(self, context: Context, summary: dict[str, Any]) -> None:
         """Attach the summary to the asset events this task emits, for downstream DAGs to read."""
         outlet_events = context.get("outlet_events")
         if outlet_events is None:
             return
+        keys = [key for key in ("leads", "activities", "location", "window") if key in summary]
         for outlet in self.outlets:
             if isinstance(outlet, Asset):
-                outlet_events[outlet].extra.update({key: summary[key] for key in ("leads", "activities", "location")})
+                outlet_events[outlet].extra.update({key: summary[key] for key in keys})
 
 
-class LeadSquaredActivitiesToObjectStorageOperator(LeadSquaredActivitiesBaseOperator):
-    """Write the activities of lead ids to one file in object storage (local, S3, GCS, ...).
+class LeadSquaredActivitiesBaseOperator(LeadSquaredToSinkOperator):
+    """Fetch the activities of lead ids, lead by lead, and write them to a sink.
+
+    With a window (``changed_from`` and ``changed_to``) only the activities whose ``ModifiedOn``
+    lies in ``[changed_from, changed_to)`` are written; given the mapping that
+    :class:`~airflow_provider_leadact.operators.leads.LeadSquaredChangedLeadsOperator` returns
+    as ``lead_ids``, each lead stops paging as soon as the rest of its history cannot hold a
+    change, so a lead costs about one call whatever its history's length.
+
+    :param lead_ids: lead ids (ProspectIDs): a list, an ``XComArg`` of one, nested lists from
+        mapped upstream tasks, one id, or a comma- or newline-separated string; with a window
+        also a mapping ``{lead id: floor}``. Duplicates are dropped, keeping first-seen order.
+        (templated)
+    :param changed_from: start of the window, included, e.g. ``{{ data_interval_start }}``;
+        None for every activity. (templated)
+    :param changed_to: end of the window, excluded, e.g. ``{{ data_interval_end }}``. (templated)
+    :param get_file_url: ask the API for URLs of files uploaded to custom objects.
+
+    The other parameters are those of :class:`LeadSquaredToSinkOperator`.
+    """
+
+    template_fields: Sequence[str] = ("lead_ids", "activity_event", "changed_from", "changed_to")
+
+    def __init__(
+        self,
+        *,
+        lead_ids: Any,
+        changed_from: Any = None,
+        changed_to: Any = None,
+        get_file_url: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.lead_ids = lead_ids
+        self.changed_from = changed_from
+        self.changed_to = changed_to
+        self.get_file_url = get_file_url
+
+    def check_input(self) -> dict[str, Any]:
+        self._window = parse_window(self.changed_from, self.changed_to)
+        self._floors: dict[str, str | None] | None = None
+        if self._window is not None and isinstance(self.lead_ids, Mapping):
+            self._lead_ids, self._floors = parse_lead_floors(self.lead_ids)
+        else:
+            self._lead_ids = parse_lead_ids(self.lead_ids)
+        described: dict[str, Any] = {"leads": len(self._lead_ids)}
+        if self._window is not None:
+            described["window"] = str(self._window)
+        return described
+
+    def records(self, hook: LeadSquaredHook, event: int | None) -> Iterator[Record]:
+        progress = FetchProgress(len(self._lead_ids), self.log, lambda: hook.stats)
+        self.log.info(
+            "%d leads%s", len(self._lead_ids), f", activities changed in {self._window}" if self._window else ""
+        )
+        # Each lead's activities arrive as one list when the lead completes (in completion
+        # order); they are flattened and handed on one by one so the sink can stream them.
+        for lead_id, activities in hook.iter_leads_activities(
+            self._lead_ids,
+            activity_event=event,
+            get_file_url=self.get_file_url,
+            window=self._window,
+            floors=self._floors,
+        ):
+            for activity in activities:
+                yield flatten_activity(activity, lead_id)
+            progress.lead_done(len(activities))
+
+
+class LeadSquaredChangedActivitiesBaseOperator(LeadSquaredToSinkOperator):
+    """Write the activities changed in a window, of every lead, straight from the date-range listing.
+
+    The cheap path for accounts whose daily call cap cannot afford a call per changed lead:
+    a run costs the listing's pages. Rows the listing returns without every field the records
+    are made of (and older activities only the change history names) are fetched from their
+    lead, within the window; how complete the listing is is learned from its answers.
+
+    :param from_date: start of the window, included, e.g. ``{{ data_interval_start }}``. (templated)
+    :param to_date: end of the window, excluded, e.g. ``{{ data_interval_end }}``. (templated)
+
+    The other parameters are those of :class:`LeadSquaredToSinkOperator`.
+    """
+
+    template_fields: Sequence[str] = ("activity_event", "from_date", "to_date")
+
+    def __init__(self, *, from_date: Any, to_date: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.from_date = from_date
+        self.to_date = to_date
+
+    def check_input(self) -> dict[str, Any]:
+        self._window = Window.of(self.from_date, self.to_date)
+        return {"window": str(self._window)}
+
+    def records(self, hook: LeadSquaredHook, event: int | None) -> Iterator[Record]:
+        leads: set[str] = set()
+        for lead_id, activity in hook.iter_changed_activities(self._window.start, self._window.end, event):
+            leads.add(lead_id)
+            yield flatten_activity(activity, lead_id)
+        self.late_summary["leads"] = len(leads)
+        self.log.info("Activities changed in %s belong to %d leads", self._window, len(leads))
+
+
+class ObjectStorageSinkMixin(BaseOperator):
+    """Write to one file in object storage (local, S3, GCS, ...); mixed into the operators above.
+
+    A ``BaseOperator`` itself so that Airflow records its parameters (``partial()`` checks them).
 
     The file is complete or absent: a reader never sees a half-written object, and a rerun
     replaces the file (see :class:`~airflow_provider_leadact.sinks.object_storage.ObjectStorageSink`).
     Template the path by data interval (and map index, when mapped) to get one partition per run.
 
     Unless ``outlets`` is given, the task updates the Asset of the folder before the first
-    template expression in ``path`` (see :func:`~airflow_provider_leadact.sinks.object_storage.asset_for_path`).
-    Mapped tasks get their ``outlets`` from ``partial()``: pass ``outlets=[asset_for_path(path)]``.
+    template expression in ``path`` (see :func:`~airflow_provider_leadact.operators.files_asset`).
+    Mapped tasks get their ``outlets`` from ``partial()``: pass ``outlets=[files_asset(path)]``.
 
     :param path: an ``ObjectStoragePath`` URL of the file, e.g.
         ``file:///data/ls/{{ ds }}/part-{{ ti.map_index }}.jsonl`` or
@@ -162,11 +293,9 @@ class LeadSquaredActivitiesToObjectStorageOperator(LeadSquaredActivitiesBaseOper
     :param base_path: the configured storage (not templated): when given, the rendered ``path``
         must lie inside this folder, e.g. ``s3://aws_default@bucket/leadsquared``; a rendered
         path outside it, or with a ``..`` segment, is refused before any API call.
-
-    The other parameters are those of :class:`LeadSquaredActivitiesBaseOperator`.
     """
 
-    template_fields: Sequence[str] = (*LeadSquaredActivitiesBaseOperator.template_fields, "path")
+    batch_size: int
 
     def __init__(self, *, path: str, file_format: str = "jsonl", base_path: str | None = None, **kwargs: Any) -> None:
         if "outlets" not in kwargs and isinstance(path, str) and path.strip():
@@ -184,8 +313,10 @@ class LeadSquaredActivitiesToObjectStorageOperator(LeadSquaredActivitiesBaseOper
         )
 
 
-class LeadSquaredActivitiesToSqlOperator(LeadSquaredActivitiesBaseOperator):
-    """Upsert the activities of lead ids into a table of any Airflow SQL connection.
+class SqlSinkMixin(BaseOperator):
+    """Upsert into a table of any Airflow SQL connection; mixed into the operators above.
+
+    A ``BaseOperator`` itself so that Airflow records its parameters (``partial()`` checks them).
 
     The table is created when missing (typed columns, JSON columns, primary key ``id``; see
     :mod:`~airflow_provider_leadact.sinks.sql`) and rows are upserted by ``id`` in batches,
@@ -194,9 +325,9 @@ class LeadSquaredActivitiesToSqlOperator(LeadSquaredActivitiesBaseOperator):
 
     :param conn_id: the Airflow connection of the database (sqlite, postgres, mysql, ...).
     :param table: the table, optionally ``schema.table``; plain identifiers only.
-
-    The other parameters are those of :class:`LeadSquaredActivitiesBaseOperator`.
     """
+
+    batch_size: int
 
     def __init__(self, *, conn_id: str, table: str = DEFAULT_TABLE, **kwargs: Any) -> None:
         validate_table_name(table)
@@ -208,3 +339,37 @@ class LeadSquaredActivitiesToSqlOperator(LeadSquaredActivitiesBaseOperator):
 
     def make_sink(self) -> SqlSink:
         return SqlSink(self.conn_id, table=self.table, batch_size=self.batch_size)
+
+
+class LeadSquaredActivitiesToObjectStorageOperator(ObjectStorageSinkMixin, LeadSquaredActivitiesBaseOperator):
+    """Write the activities of lead ids (all, or those changed in a window) to one file in object storage.
+
+    Parameters: those of :class:`ObjectStorageSinkMixin` and :class:`LeadSquaredActivitiesBaseOperator`.
+    """
+
+    template_fields: Sequence[str] = (*LeadSquaredActivitiesBaseOperator.template_fields, "path")
+
+
+class LeadSquaredActivitiesToSqlOperator(SqlSinkMixin, LeadSquaredActivitiesBaseOperator):
+    """Upsert the activities of lead ids (all, or those changed in a window) into a table.
+
+    Parameters: those of :class:`SqlSinkMixin` and :class:`LeadSquaredActivitiesBaseOperator`.
+    """
+
+
+class LeadSquaredChangedActivitiesToObjectStorageOperator(
+    ObjectStorageSinkMixin, LeadSquaredChangedActivitiesBaseOperator
+):
+    """Write the activities changed in a window, of every lead, to one file, from the date-range listing.
+
+    Parameters: those of :class:`ObjectStorageSinkMixin` and :class:`LeadSquaredChangedActivitiesBaseOperator`.
+    """
+
+    template_fields: Sequence[str] = (*LeadSquaredChangedActivitiesBaseOperator.template_fields, "path")
+
+
+class LeadSquaredChangedActivitiesToSqlOperator(SqlSinkMixin, LeadSquaredChangedActivitiesBaseOperator):
+    """Upsert the activities changed in a window, of every lead, into a table, from the date-range listing.
+
+    Parameters: those of :class:`SqlSinkMixin` and :class:`LeadSquaredChangedActivitiesBaseOperator`.
+    """

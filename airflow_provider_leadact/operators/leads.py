@@ -1,4 +1,10 @@
-"""Where lead ids come from: the leads modified in a time interval, in batches for mapping."""
+"""Where lead ids come from, in batches for mapping: the leads changed in a time interval.
+
+:class:`LeadSquaredChangedLeadsOperator` finds them by their activities (every lead with an
+activity changed in the interval); :class:`LeadSquaredRecentlyModifiedLeadsOperator` by the
+lead's own last change (``Leads.RecentlyModified``), which lists a lead only in the interval
+of its **last** change: fit for "every lead" listings, not for what changed on a past day.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,9 @@ from airflow.sdk import BaseOperator
 
 from airflow_provider_leadact.exceptions import LeadSquaredConfigError
 from airflow_provider_leadact.hooks.leadsquared import LeadSquaredHook
+from airflow_provider_leadact.listing import Window
 from airflow_provider_leadact.sinks.base import validate_batch_size
+from airflow_provider_leadact.validation import validate_activity_event
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -86,5 +94,70 @@ class LeadSquaredRecentlyModifiedLeadsOperator(BaseOperator):
             end.isoformat(),
             len(batches),
             self.batch_size,
+        )
+        return batches
+
+
+class LeadSquaredChangedLeadsOperator(BaseOperator):
+    """Return the leads with an activity changed in ``[from_date, to_date)``, in batches for mapping.
+
+    Found with "Get Activities by Date Range" (paged exactly, see
+    :mod:`~airflow_provider_leadact.listing`), so a lead changed on Monday and again on Friday
+    is listed for both days, and a backfill of a past interval finds that interval's leads.
+    Each batch is a mapping ``{lead id: floor}`` (the ``CreatedOn`` of the lead's oldest
+    changed activity, or None): feed it to a fetch operator with the same window,
+    ``.partial(changed_from=..., changed_to=...).expand(lead_ids=leads.output)``, and each
+    lead stops paging once the rest of its history cannot hold a change.
+
+    :param from_date: start of the interval, included (e.g. ``{{ data_interval_start }}``). (templated)
+    :param to_date: end of the interval, excluded (e.g. ``{{ data_interval_end }}``). (templated)
+    :param activity_event: only activities with this event code; None for all. (templated)
+    :param batch_size: leads per batch (per mapped task downstream).
+    :param leadsquared_conn_id: the LeadSquared connection.
+    """
+
+    template_fields: Sequence[str] = ("from_date", "to_date", "activity_event")
+    ui_color = "#e6f0ff"
+
+    def __init__(
+        self,
+        *,
+        from_date: Any,
+        to_date: Any,
+        activity_event: int | str | None = None,
+        batch_size: int = DEFAULT_LEADS_PER_BATCH,
+        leadsquared_conn_id: str = LeadSquaredHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.from_date = from_date
+        self.to_date = to_date
+        self.activity_event = activity_event
+        self.batch_size = validate_batch_size(batch_size, unit="leads per batch")
+        self.leadsquared_conn_id = leadsquared_conn_id
+
+    def execute(self, context: Context) -> list[dict[str, str | None]]:
+        """Return the changed leads as batches of ``{lead id: floor}`` (in the order the listing found them)."""
+        window = Window.of(self.from_date, self.to_date)
+        event = validate_activity_event(self.activity_event)
+        hook = LeadSquaredHook(leadsquared_conn_id=self.leadsquared_conn_id)
+        try:
+            changed = hook.list_changed(window.start, window.end, event)
+        finally:
+            hook.close()
+        floors = changed.lead_floors()
+        leads = list(floors)
+        batches = [
+            {lead: floors[lead] for lead in leads[i : i + self.batch_size]}
+            for i in range(0, len(leads), self.batch_size)
+        ]
+        self.log.info(
+            "%d activities changed in %s, of %d leads, in %d batches of up to %d (%d API calls)",
+            len(changed.rows) + len(changed.edited_elsewhere),
+            window,
+            len(leads),
+            len(batches),
+            self.batch_size,
+            hook.stats.get("calls", 0),
         )
         return batches

@@ -6,14 +6,14 @@ loads those files: the API budget is spent once however many destinations follow
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, BinaryIO
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator, ObjectStoragePath
 
 from airflow_provider_leadact.exceptions import LeadSquaredConfigError
 from airflow_provider_leadact.sinks.base import DEFAULT_BATCH_SIZE, Record, validate_batch_size
-from airflow_provider_leadact.sinks.formats import READERS
+from airflow_provider_leadact.sinks.formats import FORMATS, format_of_file
 from airflow_provider_leadact.sinks.sql import DEFAULT_TABLE, SqlSink, sql_asset, validate_table_name
 
 if TYPE_CHECKING:
@@ -74,9 +74,9 @@ class LeadSquaredActivityFilesToSqlOperator(BaseOperator):
         """Load every file; return a summary (files, activities, table)."""
         urls = file_urls(self.paths)
         for url in urls:
-            if _reader(url) is None:
+            if format_of_file(url) is None:
                 raise LeadSquaredConfigError(
-                    f"{url}: only files written by the object storage operator can be loaded (.{', .'.join(READERS)})"
+                    f"{url}: only files written by the object storage operator can be loaded (.{', .'.join(FORMATS)})"
                 )
         sink = SqlSink(self.conn_id, table=self.table, batch_size=self.batch_size)
         sink.prepare()
@@ -86,11 +86,7 @@ class LeadSquaredActivityFilesToSqlOperator(BaseOperator):
 
     def _records(self, urls: list[str]) -> Iterator[Record]:
         for url in urls:
-            read = _reader(url)
+            file_format = format_of_file(url)
+            assert file_format is not None  # checked in execute()
             with ObjectStoragePath(url).open("rb") as file:
-                yield from read(file)  # type: ignore[misc]
-
-
-def _reader(url: str) -> Callable[[BinaryIO], Iterator[Record]] | None:
-    """The reader of a file by its extension (``.jsonl``, ``.csv``, ``.parquet``), or None."""
-    return READERS.get(url.rpartition(".")[2].lower())
+                yield from file_format.read(file)

@@ -235,15 +235,7 @@ def recently_modified(dataset: Dataset, raw_body: bytes) -> dict[str, Any]:
     from_date = parse_time(parameter.get("FromDate"), "Parameter.FromDate")
     to_date = parse_time(parameter.get("ToDate"), "Parameter.ToDate")
     columns = _columns(object_field(body, "Columns").get("Include_CSV"))
-    paging = object_field(body, "Paging")
-    page_index = integer_field(paging.get("PageIndex"), "Paging.PageIndex")
-    page_size = integer_field(paging.get("PageSize"), "Paging.PageSize")
-    page_index = 1 if page_index is None else page_index
-    page_size = 100 if page_size is None else page_size
-    if page_index < 1:
-        raise invalid(f"Paging.PageIndex starts at 1, got {page_index}")
-    if page_size < 1:
-        raise invalid(f"Paging.PageSize must be at least 1, got {page_size}")
+    page_index, page_size = index_paging(body, default_size=100)
     page_size = min(page_size, MAX_LEADS_PAGE_SIZE)
     sorting = object_field(body, "Sorting")
     column = sorting.get("ColumnName") or "ModifiedOn"
@@ -288,6 +280,25 @@ def _columns(include_csv: Any) -> list[str]:
     if "ModifiedOn" not in columns:
         columns.append("ModifiedOn")
     return columns
+
+
+def index_paging(body: Mapping[str, Any], default_size: int) -> tuple[int, int]:
+    """Read ``Paging.PageIndex`` (from 1, default 1) and ``Paging.PageSize`` (default ``default_size``).
+
+    :param body: the request body.
+    :param default_size: the page size when none is sent.
+    :raises ApiError: 400 for a page index or size that is not an integer of at least 1.
+    """
+    paging = object_field(body, "Paging")
+    page_index = integer_field(paging.get("PageIndex"), "Paging.PageIndex")
+    page_size = integer_field(paging.get("PageSize"), "Paging.PageSize")
+    page_index = 1 if page_index is None else page_index
+    page_size = default_size if page_size is None else page_size
+    if page_index < 1:
+        raise invalid(f"Paging.PageIndex starts at 1, got {page_index}")
+    if page_size < 1:
+        raise invalid(f"Paging.PageSize must be at least 1, got {page_size}")
+    return page_index, page_size
 
 
 def object_field(body: Mapping[str, Any], name: str) -> Mapping[str, Any]:

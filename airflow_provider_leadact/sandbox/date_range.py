@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from airflow_provider_leadact.sandbox.api import (
+    index_paging,
     integer_field,
     invalid,
     object_field,
@@ -111,7 +112,7 @@ def retrieve_recently_modified(
     lower, upper = _bounds(parameter)
     event = integer_field(parameter.get("ActivityEvent"), "Parameter.ActivityEvent")
     custom_fields = _flag(parameter.get("IncludeCustomFields"), "Parameter.IncludeCustomFields")
-    page_index, page_size = _paging(body)
+    page_index, page_size = index_paging(body, DEFAULT_PAGE_SIZE)
     sorting = object_field(body, "Sorting")
     column = sorting.get("ColumnName") or "CreatedOn"
     if column not in SORT_COLUMNS:
@@ -188,7 +189,7 @@ def retrieve_activity_change(dataset: Dataset, raw_body: bytes) -> dict[str, Any
         events = {integer_field(item, "Parameter.ActivityEvents") for item in events_sent}
     if activity_id not in (None, "") and not isinstance(activity_id, str):
         raise invalid("Parameter.ActivityID must be an activity GUID string")
-    page_index, page_size = _paging(body)
+    page_index, page_size = index_paging(body, DEFAULT_PAGE_SIZE)
     if page_size > MAX_CHANGES_PAGE_SIZE:
         raise invalid(f"Paging.PageSize must be at most {MAX_CHANGES_PAGE_SIZE}, got {page_size}")
     rows = matching_changes(dataset, lower, upper, events, activity_id or None)
@@ -223,19 +224,6 @@ def _bounds(parameter: Mapping[str, Any]) -> tuple[str, str]:
     lower = parse_time(parameter.get("FromDate"), "Parameter.FromDate")
     upper = parse_time(parameter.get("ToDate"), "Parameter.ToDate")
     return lower.strftime(TIME_FORMAT), upper.strftime(TIME_FORMAT)
-
-
-def _paging(body: Mapping[str, Any]) -> tuple[int, int]:
-    paging = object_field(body, "Paging")
-    page_index = integer_field(paging.get("PageIndex"), "Paging.PageIndex")
-    page_size = integer_field(paging.get("PageSize"), "Paging.PageSize")
-    page_index = 1 if page_index is None else page_index
-    page_size = DEFAULT_PAGE_SIZE if page_size is None else page_size
-    if page_index < 1:
-        raise invalid(f"Paging.PageIndex starts at 1, got {page_index}")
-    if page_size < 1:
-        raise invalid(f"Paging.PageSize must be at least 1, got {page_size}")
-    return page_index, page_size
 
 
 def _flag(value: Any, name: str) -> bool:

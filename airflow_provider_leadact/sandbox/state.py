@@ -279,7 +279,8 @@ class SandboxState:
         lower = as_utc(from_date, "from_date").strftime(TIME_FORMAT)
         upper = as_utc(to_date, "to_date").strftime(TIME_FORMAT)
         with self._data_lock:
-            rows = date_range.matching_changes(self._dataset, lower, "9999-12-31 23:59:59")
+            # matching_changes takes the API's inclusive bounds; an interval excludes its end.
+            rows = date_range.matching_changes(self._dataset, lower, upper)
             return copy.deepcopy([item for item in rows if item["ModifiedOn"] < upper])
 
     def history_days(self) -> list[str]:

@@ -1,4 +1,4 @@
-"""File formats of the object storage sink: JSON Lines, CSV and Parquet.
+"""File formats of the object storage sink: JSON Lines, CSV and Parquet, each writer with its reader.
 
 Each writer receives records in bounded batches and writes them to a binary file object as
 they come, so memory stays flat however many activities a task writes (Parquet: one row
@@ -12,6 +12,7 @@ import csv
 import io
 import json
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from airflow_provider_leadact.exceptions import LeadSquaredConfigError
@@ -176,14 +177,6 @@ class ParquetWriter(RecordWriter):
             pass
 
 
-#: Writer class of each supported ``file_format``.
-FORMATS: dict[str, type[RecordWriter]] = {
-    "jsonl": JsonLinesWriter,
-    "csv": CsvWriter,
-    "parquet": ParquetWriter,
-}
-
-
 def validate_file_format(file_format: str) -> str:
     """Return the format name, lower-cased, or raise naming the supported ones.
 
@@ -236,9 +229,31 @@ def read_json_lines(file: BinaryIO) -> Iterator[dict[str, Any]]:
                 raise ValueError(f"line {number} is not JSON: {err}") from err
 
 
-#: Reader of each format, by file name extension: what the loader reads back.
-READERS: dict[str, Callable[[BinaryIO], Iterator[dict[str, Any]]]] = {
-    "jsonl": read_json_lines,
-    "csv": read_csv,
-    "parquet": read_parquet,
+@dataclass(frozen=True)
+class FileFormat:
+    """One file format: how records are written and read back.
+
+    :param name: the ``file_format`` value, also the file name extension.
+    :param writer: writes batches of records to a binary file.
+    :param read: yields the records of a file the writer wrote.
+    """
+
+    name: str
+    writer: type[RecordWriter]
+    read: Callable[[BinaryIO], Iterator[dict[str, Any]]]
+
+
+#: Every supported format by name (= file name extension): the one registry of writers and readers.
+FORMATS: dict[str, FileFormat] = {
+    fmt.name: fmt
+    for fmt in (
+        FileFormat("jsonl", JsonLinesWriter, read_json_lines),
+        FileFormat("csv", CsvWriter, read_csv),
+        FileFormat("parquet", ParquetWriter, read_parquet),
+    )
 }
+
+
+def format_of_file(url: str) -> FileFormat | None:
+    """The format of a file by its name's extension (``.jsonl``, ``.csv``, ``.parquet``), or None."""
+    return FORMATS.get(url.rpartition(".")[2].lower())

@@ -176,7 +176,7 @@ class ObjectStorageSink(ActivitySink):
         return self._write_remote(records)
 
     def _write_to(self, file: BinaryIO, records: Iterable[Record]) -> int:
-        writer = FORMATS[self.file_format](file)
+        writer = FORMATS[self.file_format].writer(file)
         count = 0
         try:
             for batch in batched(records, self.batch_size):

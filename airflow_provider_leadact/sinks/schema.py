@@ -1,8 +1,9 @@
-"""Column types of a flattened activity record, shared by the typed sinks (Parquet and SQL).
+"""Typed values of a flattened activity record, shared by the typed sinks (Parquet and SQL).
 
 JSON Lines keeps each record exactly as :func:`~airflow_provider_leadact.records.flatten_activity`
-returns it; Parquet and SQL need one declared type per column, declared here once so that a
-Parquet file and a SQL table of the same activities agree.
+returns it; Parquet and SQL need one type per column, declared once with the columns
+(:data:`~airflow_provider_leadact.records.RECORD_COLUMNS`), so that a Parquet file and a SQL
+table of the same activities agree. Here values are converted to those types.
 
 Times from the API are UTC wall-clock strings (``YYYY-MM-DD HH:MM:SS``); typed sinks store
 them as timestamps without a time zone, to be read as UTC.
@@ -10,53 +11,16 @@ them as timestamps without a time zone, to be read as UTC.
 
 from __future__ import annotations
 
-import enum
 import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from airflow_provider_leadact.exceptions import LeadSquaredError
-from airflow_provider_leadact.records import COLUMNS, JSON_COLUMNS
+from airflow_provider_leadact.records import COLUMN_TYPES, ColumnType
 
+__all__ = ["COLUMN_TYPES", "ColumnType", "coerce", "parse_time", "to_json_text", "typed_row"]
 
-class ColumnType(str, enum.Enum):
-    """The logical type of one record column."""
-
-    TEXT = "text"
-    INTEGER = "integer"
-    FLOAT = "float"
-    BOOLEAN = "boolean"
-    TIMESTAMP = "timestamp"
-    JSON = "json"
-
-
-#: Logical type of every column of :data:`~airflow_provider_leadact.records.COLUMNS`, in order.
-COLUMN_TYPES: dict[str, ColumnType] = {
-    "id": ColumnType.TEXT,
-    "lead_id": ColumnType.TEXT,
-    "related_prospect_id": ColumnType.TEXT,
-    "event_code": ColumnType.INTEGER,
-    "event_name": ColumnType.TEXT,
-    "activity_score": ColumnType.INTEGER,
-    "created_on": ColumnType.TIMESTAMP,
-    "modified_on": ColumnType.TIMESTAMP,
-    "activity_type": ColumnType.INTEGER,
-    "is_email_type": ColumnType.BOOLEAN,
-    "type": ColumnType.TEXT,
-    "session_id": ColumnType.TEXT,
-    "track_location": ColumnType.INTEGER,
-    "latitude": ColumnType.FLOAT,
-    "longitude": ColumnType.FLOAT,
-    "data": ColumnType.JSON,
-    "activity_fields": ColumnType.JSON,
-    "note": ColumnType.JSON,
-    "extra": ColumnType.JSON,
-}
-
-# A record column without a declared type would be dropped silently by the typed sinks.
-if tuple(COLUMN_TYPES) != COLUMNS or {c for c, t in COLUMN_TYPES.items() if t is ColumnType.JSON} != set(JSON_COLUMNS):
-    raise RuntimeError("sinks.schema.COLUMN_TYPES is out of step with records.COLUMNS")
 
 #: Formats the API uses for times; the first is the documented one.
 _TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f")

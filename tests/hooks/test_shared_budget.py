@@ -10,20 +10,22 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.connections import connection_json
+
 WORKER = Path(__file__).with_name("budget_worker.py")
 LIMIT, PERIOD = 6, 1.0
 
 
 def run_workers(sandbox, tmp_path, backend: str, skews=(0, 0, 0)):
     ids = [i for i in sandbox.lead_ids() if len(sandbox.truth(i)) <= 1000][:18]
-    conn = json.loads(sandbox.connection_json())
-    conn["extra"] = {
-        "rate_limit_calls": LIMIT,
-        "rate_limit_period_seconds": PERIOD,
-        "rate_limit_backend": backend,
-        "retry_wait_seconds": 0.05,
-    }
-    env = {**os.environ, "AIRFLOW_CONN_LSQ_SHARED": json.dumps(conn), "PYTHONPATH": str(WORKER.parents[2])}
+    conn = connection_json(
+        sandbox,
+        rate_limit_calls=LIMIT,
+        rate_limit_period_seconds=PERIOD,
+        rate_limit_backend=backend,
+        retry_wait_seconds=0.05,
+    )
+    env = {**os.environ, "AIRFLOW_CONN_LSQ_SHARED": conn, "PYTHONPATH": str(WORKER.parents[2])}
     procs, outs = [], []
     for n, skew in enumerate(skews):
         out = tmp_path / f"worker{n}.json"

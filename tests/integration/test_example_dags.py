@@ -1,5 +1,11 @@
 """The example DAGs: they import cleanly, and dag.test() runs them against the sandbox.
 
+The daily DAG's contract: the partition of a data interval holds exactly the activities whose
+ModifiedOn lies in ``[data_interval_start, data_interval_end)`` (the sandbox's
+``truth_changed``), as the API shows them when the run runs: on time, rerun, retried under
+faults, after a killed task, or run after later intervals. The table holds each activity once,
+with its latest landed values.
+
 Since Airflow 3.1 dag.test() runs only DAGs serialized in the metadata DB under a bundle, so
 the set-up migrates a fresh metadata DB, points the DAGs folder at example_dags and syncs it
 as the DAG processor would.
@@ -8,9 +14,14 @@ as the DAG processor would.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +29,10 @@ import pendulum
 import pytest
 
 from tests.support.airflow_env import synced_dags_folder
+from tests.support.truth import flattened_changed
 
 EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
-DAG_IDS = {"leadsquared_activities_daily", "leadsquared_activities_manual"}
+DAG_IDS = {"leadsquared_activities_daily", "leadsquared_activities_history", "leadsquared_activities_manual"}
 
 
 def test_example_dags_import_without_errors(airflow_env) -> None:
@@ -30,9 +42,21 @@ def test_example_dags_import_without_errors(airflow_env) -> None:
     daily = bag.get_dag("leadsquared_activities_daily")
     assert type(daily.timetable).__name__ == "CronDataIntervalTimetable"
     assert daily.max_active_runs and all(t.retries for t in daily.tasks)
-    assert {daily.get_task(t).pool for t in ("modified_leads", "fetch_activities")} == {"leadsquared_api"}
+    assert {daily.get_task(t).pool for t in ("changed_leads", "fetch_activities")} == {"leadsquared_api"}
+    history = bag.get_dag("leadsquared_activities_history")
+    assert type(history.timetable).__name__ == "NullTimetable"  # triggered, never scheduled
+    assert {history.get_task(t).pool for t in ("all_leads", "fetch_history")} == {"leadsquared_api"}
     manual = bag.get_dag("leadsquared_activities_manual")
     assert set(manual.params.keys()) == {"lead_ids", "activity_event"}
+
+
+def test_example_dags_import_only_the_public_face() -> None:
+    # What a DAG author copies must not reach into internals.
+    for path in EXAMPLE_DAGS.glob("*.py"):
+        text = path.read_text("utf-8")
+        imports = [line for line in text.splitlines() if "airflow_provider_leadact" in line and "import" in line]
+        public = tuple(f"from airflow_provider_leadact.{m} import" for m in ("operators", "airflow_compat"))
+        assert all(line.startswith(public) for line in imports), path
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +75,12 @@ def airflow_env(tmp_path_factory, activity_sandbox_connection: str) -> Iterator[
         yield {"bag": bag, "root": root, "db": root / "leadact.db"}
 
 
+@pytest.fixture
+def sandbox(activity_sandbox) -> Iterator[Any]:
+    yield activity_sandbox
+    activity_sandbox.reset()
+
+
 def asset_events() -> list[tuple[str, dict]]:
     from airflow.models.asset import AssetEvent, AssetModel
     from airflow.utils.session import create_session
@@ -61,82 +91,194 @@ def asset_events() -> list[tuple[str, dict]]:
         return [(uri, extra) for uri, extra in session.execute(query)]
 
 
-def table_rows(db: Path) -> list[tuple]:
+def table_rows(db: Path) -> dict[str, tuple]:
     with sqlite3.connect(db) as connection:
-        return connection.execute("SELECT id, lead_id, modified_on, data FROM leadsquared_activities").fetchall()
+        rows = connection.execute("SELECT id, lead_id, modified_on, activity_score, data FROM leadsquared_activities")
+        return {row[0]: row[1:] for row in rows}
+
+
+def partition(env: dict[str, Any], start: datetime) -> Path:
+    return env["root"] / "data" / "activities" / f"interval_start={start:%Y%m%dT%H%M%S}"
+
+
+def read_partition(folder: Path) -> dict[str, dict]:
+    rows = [json.loads(line) for f in sorted(folder.glob("part-*.jsonl")) for line in f.read_text("utf-8").splitlines()]
+    keyed = {row["id"]: row for row in rows}
+    assert len(keyed) == len(rows), "an activity written twice"
+    return keyed
+
+
+def run_interval(env: dict[str, Any], start: datetime) -> Any:
+    """Run the daily DAG for the data interval starting at ``start`` (its run is the next day)."""
+    run = (
+        env["bag"]
+        .get_dag("leadsquared_activities_daily")
+        .test(logical_date=pendulum.instance(start + timedelta(days=1), tz="UTC"))
+    )
+    states = {(ti.task_id, ti.map_index): str(ti.state) for ti in run.get_task_instances()}
+    assert str(run.state) == "success", states
+    return run
+
+
+def assert_interval(env: dict[str, Any], sb: Any, start: datetime) -> dict[str, dict]:
+    """The partition equals the interval's truth; the table holds those activities as they are."""
+    truth = flattened_changed(sb, start, start + timedelta(days=1))
+    assert read_partition(partition(env, start)) == truth
+    rows = table_rows(env["db"])
+    for key, record in truth.items():
+        assert rows[key][:3] == (record["lead_id"], record["modified_on"], record["activity_score"]), key
+        assert json.loads(rows[key][3]) == record["data"]
+    return truth
+
+
+def busy_days(sb: Any) -> list[datetime]:
+    return [datetime.fromisoformat(day) for day in sb.history_days()]
 
 
 @pytest.mark.e2e
-def test_daily_dag_writes_the_truth_and_reruns_idempotently(airflow_env, activity_sandbox, truth_records) -> None:
-    from airflow.timetables.interval import CronDataIntervalTimetable
-
-    dag = airflow_env["bag"].get_dag("leadsquared_activities_daily")
-    day = pendulum.datetime(2025, 1, 8, tz="UTC")
-    interval = CronDataIntervalTimetable("0 0 * * *", timezone="UTC").infer_manual_data_interval(run_after=day)
-    last = interval.end - timedelta(seconds=1)
-    leads = activity_sandbox.leads_modified(f"{interval.start:%Y-%m-%d %H:%M:%S}", f"{last:%Y-%m-%d %H:%M:%S}")
-    truth = truth_records(leads)
-    assert len(leads) > 3, "the interval should need several mapped tasks"
-
-    partition = airflow_env["root"] / "data" / "activities" / f"interval_start={interval.start:%Y%m%dT%H%M%S}"
-    stale = partition / "part-00099.jsonl"
-    for attempt in range(2):
-        if attempt:
-            stale.write_text('{"id": "left by an earlier run"}\n')
-        run = dag.test(logical_date=day)
-        assert str(run.state) == "success", f"attempt {attempt}"
-        files = sorted(partition.glob("part-*.jsonl"))
-        assert len(files) == -(-len(leads) // 3)
-        assert not stale.exists()
-        written = [json.loads(line) for f in files for line in f.read_text("utf-8").splitlines()]
-        assert len(written) == len(truth)
-        assert {r["id"]: r for r in written} == truth
-        rows = table_rows(airflow_env["db"])
-        assert sorted((r[0], r[1], r[2]) for r in rows) == sorted(
-            (k, r["lead_id"], r["modified_on"]) for k, r in truth.items()
+def test_daily_partitions_hold_exactly_their_interval_in_any_order(airflow_env, sandbox) -> None:
+    days = busy_days(sandbox)
+    first, middle, last = days[2], days[len(days) // 2], days[-2]
+    sizes = []
+    for day in (last, first, middle):  # past intervals run after later ones, as a backfill does
+        run_interval(airflow_env, day)
+        truth = assert_interval(airflow_env, sandbox, day)
+        sizes.append(len(truth))
+        assert len(list(partition(airflow_env, day).glob("part-*"))) == -(
+            -len({r["lead_id"] for r in truth.values()}) // 3
         )
-        assert {r[0]: json.loads(r[3]) for r in rows} == {k: r["data"] for k, r in truth.items()}
+    assert min(sizes) > 20, "the intervals should hold many changes"
 
-    # Each mapped fetch emitted an event of the files' Asset, carrying its summary, and the
-    # load one of the table's: downstream DAGs can be scheduled on either.
+    # Each mapped fetch emitted an event of the files' Asset, and the load one of the table's.
     events = asset_events()
     files_asset = f"file://{airflow_env['root'] / 'data' / 'activities'}"
-    fetched = [e for e in events if e[0] == files_asset]
-    assert len(fetched) == 2 * len(files)
-    assert sum(e[1]["activities"] for e in fetched) == 2 * len(truth)
+    assert sum(e[1]["activities"] for e in events if e[0] == files_asset) == sum(sizes)
     assert "leadsquared-sql://leadact_sqlite/leadsquared_activities" in {e[0] for e in events}
 
 
 @pytest.mark.e2e
-def test_manual_dag_with_params(airflow_env, activity_sandbox, truth_records) -> None:
+def test_a_rerun_after_later_edits_moves_activities_to_their_new_interval(airflow_env, sandbox) -> None:
+    days = busy_days(sandbox)
+    early, late = days[3], days[-1]
+    run_interval(airflow_env, early)
+    before = assert_interval(airflow_env, sandbox, early)
+
+    # Activities of the early day are edited on the late day; a part left by an earlier run.
+    moved = sorted(before)[:5]
+    for key in moved:
+        lead = before[key]["lead_id"]
+        sandbox.edit_activities(1, at=late + timedelta(hours=12), lead_id=lead)
+    stale = partition(airflow_env, early) / "part-00099.jsonl"
+    stale.write_text('{"id": "left by an earlier run"}\n')
+
+    run_interval(airflow_env, early)  # the backfill or rerun of the early day
+    after = assert_interval(airflow_env, sandbox, early)
+    assert not stale.exists()
+    left = set(before) - set(after)
+    assert left, "some activities of the early day were edited later"
+    run_interval(airflow_env, late)
+    late_truth = assert_interval(airflow_env, sandbox, late)
+    assert left <= set(late_truth)
+    rows = table_rows(airflow_env["db"])
+    assert all(rows[key][1] == late_truth[key]["modified_on"] for key in left)  # the latest values
+
+
+@pytest.mark.e2e
+def test_a_run_under_faults_is_retried_to_the_exact_interval(airflow_env, sandbox) -> None:
+    day = busy_days(sandbox)[4]
+    sandbox.configure(fault_500=0.08, fault_503=0.05, fault_truncated=0.03, fault_drop=0.02, range_max_page_size=20)
+    run_interval(airflow_env, day)
+    assert sum(sandbox.stats()["faults"].values()) > 0
+    assert_interval(airflow_env, sandbox, day)
+
+
+RUN_IN_SUBPROCESS = """
+import sys
+import pendulum
+from airflow_provider_leadact.airflow_compat import bundle_dag_bag
+
+bag = bundle_dag_bag(sys.argv[1])
+bag.get_dag("leadsquared_activities_daily").test(logical_date=pendulum.parse(sys.argv[2]))
+"""
+
+
+@pytest.mark.e2e
+def test_a_killed_fetch_run_again_gives_the_exact_interval(airflow_env, sandbox, tmp_path: Path) -> None:
+    day = busy_days(sandbox)[5]
+    folder = partition(airflow_env, day)
+    sandbox.configure(latency=0.05)  # slow enough that the kill lands while a part is written
+    log = tmp_path / "killed.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-c", RUN_IN_SUBPROCESS, str(EXAMPLE_DAGS), (day + timedelta(days=1)).isoformat()],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env=dict(os.environ),
+        )
+        try:
+            deadline = time.monotonic() + 120
+            while not (folder.exists() and any(folder.glob(".part-*.tmp"))):
+                assert process.poll() is None, f"the run ended before it could be killed: {log.read_text()[-2000:]}"
+                assert time.monotonic() < deadline, "the run never started writing a part"
+                time.sleep(0.01)
+            process.send_signal(signal.SIGKILL)
+        finally:
+            if process.poll() is None:
+                process.kill()
+            process.wait(timeout=30)
+    assert process.returncode == -signal.SIGKILL
+    assert any(folder.glob(".part-*.tmp"))  # what SIGKILL leaves: never a part at its final name
+
+    sandbox.configure(latency=0.0)
+    run_interval(airflow_env, day)
+    assert_interval(airflow_env, sandbox, day)
+    assert not list(folder.glob(".*.tmp"))
+
+
+@pytest.mark.e2e
+def test_daily_dag_on_an_interval_without_changes(airflow_env, sandbox) -> None:
+    day = datetime(2025, 3, 1)
+    folder = partition(airflow_env, day)
+    folder.mkdir(parents=True)
+    (folder / "part-00000.jsonl").write_text("{}\n")  # from a run when an activity still fell here
+
+    run = run_interval(airflow_env, day)
+
+    states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+    assert states == {
+        "changed_leads": "success",
+        "fetch_activities": "skipped",
+        "load_to_sql": "skipped",
+        "prune_stale_parts": "success",
+    }
+    assert list(folder.iterdir()) == []
+
+
+@pytest.mark.e2e
+def test_history_dag_loads_every_lead_whole_and_reruns_idempotently(airflow_env, sandbox, truth_records) -> None:
+    dag = airflow_env["bag"].get_dag("leadsquared_activities_history")
+    truth = truth_records(sandbox.lead_ids())
+    for _ in range(2):
+        run = dag.test()
+        assert str(run.state) == "success"
+        mapped = [ti for ti in run.get_task_instances() if ti.task_id == "fetch_history"]
+        assert len(mapped) == -(-len([lead for lead in sandbox.lead_ids()]) // 3)
+        rows = table_rows(airflow_env["db"])
+        assert {k: rows[k][:3] for k in truth} == {
+            k: (r["lead_id"], r["modified_on"], r["activity_score"]) for k, r in truth.items()
+        }
+        assert set(rows) == set(truth)
+
+
+@pytest.mark.e2e
+def test_manual_dag_with_params(airflow_env, sandbox, truth_records) -> None:
     dag = airflow_env["bag"].get_dag("leadsquared_activities_manual")
-    ids = activity_sandbox.lead_ids()[:5]
-    before = {r[0] for r in table_rows(airflow_env["db"])} if airflow_env["db"].exists() else set()
+    ids = sandbox.lead_ids()[:5]
+    before = set(table_rows(airflow_env["db"])) if airflow_env["db"].exists() else set()
     run = dag.test(run_conf={"lead_ids": "\n".join(ids), "activity_event": 22})
     assert str(run.state) == "success"
     truth = truth_records(ids, 22)
     files = list((airflow_env["root"] / "data" / "manual").glob("*/activities.jsonl"))
     assert len(files) == 1
     assert {r["id"]: r for r in map(json.loads, files[0].read_text("utf-8").splitlines())} == truth
-    assert {r[0] for r in table_rows(airflow_env["db"])} == before | set(truth)
-
-
-@pytest.mark.e2e
-def test_daily_dag_on_an_interval_without_changes(airflow_env, activity_sandbox) -> None:
-    dag = airflow_env["bag"].get_dag("leadsquared_activities_daily")
-    day = pendulum.datetime(2025, 3, 2, tz="UTC")
-    partition = airflow_env["root"] / "data" / "activities" / "interval_start=20250301T000000"
-    partition.mkdir(parents=True)
-    (partition / "part-00000.jsonl").write_text("{}\n")  # from a run when a lead still fell here
-
-    run = dag.test(logical_date=day)
-
-    assert str(run.state) == "success"
-    states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
-    assert states == {
-        "modified_leads": "success",
-        "fetch_activities": "skipped",
-        "load_to_sql": "skipped",
-        "prune_stale_parts": "success",
-    }
-    assert list(partition.iterdir()) == []
+    assert set(table_rows(airflow_env["db"])) == before | set(truth)

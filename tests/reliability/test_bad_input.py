@@ -292,6 +292,24 @@ ROWS: dict[str, Row] = {
     "a relative path": Row(
         "path: outside", path("{{ params.folder }}/a.jsonl", folder="data"), ("is a relative path", "absolute")
     ),
+    # -- windows -------------------------------------------------------------------------------
+    **{
+        f"window {name}": Row(
+            "window",
+            lambda env, start=start, end=end, params=params: env.to_file(
+                params=params, changed_from=start, changed_to=end
+            ),
+            says,
+        )
+        for name, start, end, params, says in [
+            ("empty", "2025-01-05T00:00:00+00:00", "2025-01-05T00:00:00+00:00", {}, ("is empty", "must be after")),
+            ("reversed", "2025-01-06", "2025-01-05", {}, ("is reversed", "must be after")),
+            ("not a date", "last tuesday", "2025-01-05", {}, ("changed_from 'last tuesday' is not a date",)),
+            ("a number", 20250105, "2025-01-06", {}, ("must be a date and time",)),
+            ("rendering to nothing", "{{ params.start }}", "2025-01-06", {"start": ""}, ("render to nothing",)),
+            ("one bound", "2025-01-05", None, {}, ("changed_to is missing", "give both")),
+        ]
+    },
     # -- formats, sizes, limits --------------------------------------------------------------
     "unknown file format": Row(
         "format",
@@ -368,6 +386,7 @@ def test_every_row_of_the_readme_table_is_covered() -> None:
         "path: outside",
         "format",
         "limits",
+        "window",
     }
     # The rows refused by the operator's constructor are refused when the DAG file is parsed.
     assert {row.row for row in ROWS.values() if row.when == "parse"} == {"table", "format", "limits"}

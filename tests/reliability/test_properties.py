@@ -120,7 +120,7 @@ fields_shapes = st.dictionaries(text, st.one_of(values, values.map(json.dumps)),
 
 def buffer_of(record: dict[str, Any], file_format: str = "jsonl") -> bytes:
     buffer = io.BytesIO()
-    writer = FORMATS[file_format](buffer)
+    writer = FORMATS[file_format].writer(buffer)
     writer.write_batch([record])
     writer.finish()
     return buffer.getvalue()

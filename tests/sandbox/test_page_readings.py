@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_leadact.sandbox import page_of
+from airflow_provider_leadact.sandbox import index_page_of, page_of
 
 ROWS = list(range(103))
 
@@ -91,3 +91,32 @@ def test_works_on_any_sequence() -> None:
 def test_invalid_arguments(offset: int | None, row_count: int | None, options: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         page_of(ROWS, offset, row_count, **options)  # type: ignore[arg-type]
+
+
+def test_index_pages_count_from_one_and_cover_every_row_once() -> None:
+    seen: list[int] = []
+    for index in range(1, 13):
+        count, page = index_page_of(ROWS, index, 10)
+        assert count == 103
+        seen.extend(page)
+    assert seen == ROWS
+    assert index_page_of(ROWS, 11, 10) == (103, ROWS[100:])
+    assert index_page_of(ROWS, 12, 10) == (103, [])
+
+
+def test_index_pages_readings_and_cap() -> None:
+    assert index_page_of(ROWS, 11, 10, record_count="page") == (3, ROWS[100:])
+    # The cap shrinks every page alike, so page 2 starts after the 20 rows of page 1.
+    assert index_page_of(ROWS, 2, 50, max_page_size=20) == (103, ROWS[20:40])
+    assert index_page_of(ROWS, 1, 50, max_page_size=None)[1] == ROWS[:50]
+
+
+@pytest.mark.parametrize(
+    ("page_index", "page_size", "options", "message"),
+    [(0, 10, {}, "PageIndex"), (1, 0, {}, "PageSize"), (1, 10, {"record_count": "all"}, "record_count")],
+)
+def test_index_pages_refuse_bad_arguments(
+    page_index: int, page_size: int, options: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        index_page_of(ROWS, page_index, page_size, **options)  # type: ignore[arg-type]

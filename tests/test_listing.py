@@ -1,0 +1,271 @@
+"""The date-range listing is exact under every reading of the server, rows moving or not.
+
+The server is a model of "Get Activities by Date Range" and "Get Activity Change History"
+called in-process, so that hypothesis can explore thousands of combinations: RecordCount as
+total or page count, any silent PageSize cap, a filter on ModifiedOn or CreatedOn, ToDate
+inclusive or exclusive, seconds holding more than a page, and activities edited "now" while
+the window is being paged. The HTTP path is covered against the sandbox.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from airflow_provider_leadact.exceptions import LeadSquaredConfigError, LeadSquaredPagingError
+from airflow_provider_leadact.listing import (
+    CREATED_ON,
+    MODIFIED_ON,
+    ListingProfile,
+    Window,
+    api_time,
+    iter_changed_rows,
+    list_changed,
+    parse_api_time,
+)
+
+T0 = datetime(2025, 1, 1)
+NOW = datetime(2025, 6, 1)  # edits made while paging land here, after every window
+
+
+class Server:
+    """Activities of several leads, listed by date range as a server with the given reading would."""
+
+    def __init__(
+        self,
+        times: list[tuple[int, int]],
+        *,
+        record_count: str = "total",
+        cap: int | None = None,
+        filter_on: str = MODIFIED_ON,
+        to_inclusive: bool = True,
+        churn: int = 0,
+    ) -> None:
+        self.activities = {}
+        self.changes = []
+        for n, (created, lag) in enumerate(times):
+            activity = {
+                "Id": f"a{n:05d}",
+                "RelatedProspectId": f"lead-{n % 7}",
+                CREATED_ON: api_time(T0 + timedelta(seconds=created)),
+                MODIFIED_ON: api_time(T0 + timedelta(seconds=created + lag)),
+            }
+            self.activities[activity["Id"]] = activity
+            if lag:
+                self.changes.append(self.change(activity))
+        self.record_count, self.cap, self.filter_on = record_count, cap, filter_on
+        self.to_inclusive, self.churn = to_inclusive, churn
+        self.calls = 0
+        self.edited: set[str] = set()
+
+    @staticmethod
+    def change(activity: dict) -> dict:
+        return {"ActivityId": activity["Id"], "RelatedProspectId": activity["RelatedProspectId"],
+                MODIFIED_ON: activity[MODIFIED_ON]}  # fmt: skip
+
+    def truth(self, window: Window) -> set[str]:
+        return {k for k, a in self.activities.items() if parse_api_time(a[MODIFIED_ON]) in window}
+
+    def _edit(self, rows: list[dict]) -> None:
+        # Like the sandbox: the rows just answered are edited "now", which shifts the rows the
+        # client has not seen yet towards pages it has already read.
+        for row in rows[: self.churn]:
+            activity = self.activities[row["Id"]]
+            if activity[MODIFIED_ON] != api_time(NOW):
+                activity[MODIFIED_ON] = api_time(NOW)
+                self.edited.add(activity["Id"])
+                self.changes.append(self.change(activity))
+
+    def _between(self, value: str, lo: str, hi: str) -> bool:
+        moment = parse_api_time(value)
+        return parse_api_time(lo) <= moment and (
+            moment <= parse_api_time(hi) if self.to_inclusive else moment < parse_api_time(hi)
+        )
+
+    def _page(self, rows: list, page_index: int, page_size: int) -> tuple[int, list]:
+        size = min(page_size, self.cap or page_size)
+        page = rows[(page_index - 1) * size : page_index * size]
+        return (len(rows) if self.record_count == "total" else len(page)), [dict(r) for r in page]
+
+    def fetch(self, lo: str, hi: str, column: str, page_index: int, page_size: int):
+        self.calls += 1
+        rows = [a for a in self.activities.values() if self._between(a[self.filter_on], lo, hi)]
+        rows.sort(key=lambda a: (parse_api_time(a[column]), a["Id"]))
+        count, page = self._page(rows, page_index, page_size)
+        self._edit(page)
+        return count, page
+
+    def fetch_changes(self, lo: str, hi: str, page_index: int, page_size: int):
+        self.calls += 1
+        rows = [c for c in self.changes if self._between(c[MODIFIED_ON], lo, hi)]
+        return self._page(rows, page_index, page_size)
+
+
+def listed(server: Server, window: Window, page_size: int, profile: ListingProfile | None = None) -> list[str]:
+    rows = iter_changed_rows(
+        server.fetch, window, page_size=page_size, profile=profile or ListingProfile(), max_pages=10_000
+    )
+    return [row["Id"] for row in rows]
+
+
+activity_times = st.lists(st.tuples(st.integers(0, 120), st.sampled_from([0, 0, 0, 1, 5, 40, 200])), max_size=160)
+readings = st.fixed_dictionaries(
+    {
+        "record_count": st.sampled_from(["total", "page"]),
+        "cap": st.one_of(st.none(), st.integers(1, 30)),
+        "filter_on": st.sampled_from([MODIFIED_ON, CREATED_ON]),
+        "to_inclusive": st.booleans(),
+    }
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(times=activity_times, reading=readings, page_size=st.integers(1, 30),
+       bounds=st.tuples(st.integers(-5, 130), st.integers(1, 200)))  # fmt: skip
+def test_every_changed_activity_exactly_once(times, reading, page_size, bounds) -> None:
+    server = Server(times, **reading)
+    window = Window.of(T0 + timedelta(seconds=bounds[0]), T0 + timedelta(seconds=bounds[0] + bounds[1]))
+    profile = ListingProfile()
+    changed = list_changed(
+        server.fetch, server.fetch_changes, window, page_size=page_size, profile=profile, max_pages=10_000
+    )
+    truth = server.truth(window)
+    ids = list(changed.rows)
+    assert len(ids) == len(set(ids))
+    if reading["filter_on"] == MODIFIED_ON:
+        assert set(ids) == truth
+        assert not changed.edited_elsewhere
+    else:
+        # Created before the window and edited in it: named by the change history instead.
+        assert set(ids) <= truth
+        assert set(ids) | set(changed.edited_elsewhere) == truth
+    assert profile.filter_on in (None, reading["filter_on"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(times=activity_times, reading=readings, page_size=st.integers(1, 30), churn=st.integers(1, 4),
+       bounds=st.tuples(st.integers(-5, 130), st.integers(1, 200)))  # fmt: skip
+def test_rows_edited_while_paging_never_hide_others(times, reading, page_size, churn, bounds) -> None:
+    server = Server(times, churn=churn, **reading)
+    window = Window.of(T0 + timedelta(seconds=bounds[0]), T0 + timedelta(seconds=bounds[0] + bounds[1]))
+    before = server.truth(window)
+    profile = ListingProfile()
+    changed = list_changed(
+        server.fetch, server.fetch_changes, window, page_size=page_size, profile=profile, max_pages=10_000
+    )
+    found = set(changed.rows) | set(changed.edited_elsewhere)
+    # Every activity in the window before and after the listing is found; nothing outside it.
+    assert before - server.edited <= found
+    assert set(changed.rows) <= before
+
+
+@pytest.mark.parametrize("filter_on", [MODIFIED_ON, CREATED_ON])
+def test_a_second_holding_more_than_a_page(filter_on) -> None:
+    # 95 activities in one second, pages capped at 10 with page counts: all arrive, once.
+    server = Server([(30, 0)] * 95 + [(31, 0)] * 3 + [(5, 0)], record_count="page", cap=10, filter_on=filter_on)
+    window = Window.of(T0, T0 + timedelta(minutes=1))
+    ids = listed(server, window, 1000)
+    assert sorted(ids) == sorted(server.truth(window)) and len(ids) == 99
+
+
+def test_one_page_window_costs_one_call_once_totals_are_known() -> None:
+    server = Server([(s, 0) for s in range(50)])
+    profile = ListingProfile()
+    listed(server, Window.of(T0, T0 + timedelta(seconds=20)), 100, profile)
+    assert profile.totals is None  # one page, RecordCount equal to its rows: not yet known
+    listed(Server([(s, 0) for s in range(500)]), Window.of(T0, T0 + timedelta(hours=1)), 100, profile)
+    assert profile.totals is True
+    server.calls = 0
+    assert len(listed(server, Window.of(T0, T0 + timedelta(seconds=30)), 100, profile)) == 30
+    assert server.calls == 1
+
+
+def test_the_filter_column_is_learned_from_the_answers() -> None:
+    # Created at 0, edited at 40: listed for [30, 60) only by a ModifiedOn filter.
+    modified = ListingProfile()
+    assert listed(Server([(0, 40), (35, 0)]), Window.of(T0 + timedelta(seconds=30), T0 + timedelta(seconds=60)), 10,
+                  modified) == ["a00000", "a00001"]  # fmt: skip
+    assert modified.filter_on == MODIFIED_ON and modified.sort_column == MODIFIED_ON
+    created = ListingProfile()
+    assert listed(Server([(35, 40)], filter_on=CREATED_ON), Window.of(T0 + timedelta(seconds=30),
+                  T0 + timedelta(seconds=60)), 10, created) == []  # fmt: skip
+    assert created.filter_on == CREATED_ON
+
+
+def test_long_windows_are_split_into_chunks() -> None:
+    asked = []
+    server = Server([(day * 86400, 0) for day in range(40)])
+
+    def fetch(lo, hi, column, page_index, page_size):
+        asked.append((lo, hi))
+        return server.fetch(lo, hi, column, page_index, page_size)
+
+    window = Window.of(T0, T0 + timedelta(days=40))
+    ids = list(iter_changed_rows(fetch, window, page_size=1000, profile=ListingProfile(), max_pages=100))
+    assert len(ids) == 40
+    spans = [parse_api_time(hi) - parse_api_time(lo) for lo, hi in asked]
+    assert max(spans) <= timedelta(days=14)
+
+
+def test_an_unordered_listing_fails_loudly() -> None:
+    def fetch(lo, hi, column, page_index, page_size):
+        rows = [{"Id": "b", CREATED_ON: "2025-01-01 00:00:09", MODIFIED_ON: "2025-01-01 00:00:09"},
+                {"Id": "a", CREATED_ON: "2025-01-01 00:00:01", MODIFIED_ON: "2025-01-01 00:00:01"}]  # fmt: skip
+        return 2, rows
+
+    with pytest.raises(LeadSquaredPagingError, match="not ordered"):
+        listed_rows = iter_changed_rows(
+            fetch, Window.of(T0, T0 + timedelta(minutes=1)), page_size=10, profile=ListingProfile(), max_pages=5
+        )
+        list(listed_rows)
+
+
+def test_a_listing_that_never_ends_is_bounded() -> None:
+    def fetch(lo, hi, column, page_index, page_size):
+        moment = api_time(T0 + timedelta(seconds=page_index))
+        return None, [
+            {"Id": f"x{lo}{page_index}{i}", CREATED_ON: moment, MODIFIED_ON: moment} for i in range(page_size)
+        ]
+
+    with pytest.raises(LeadSquaredPagingError, match="max_pages"):
+        list(iter_changed_rows(fetch, Window.of(T0, T0 + timedelta(days=1)), page_size=5,
+                               profile=ListingProfile(), max_pages=30))  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "message"),
+    [
+        ("2025-01-02T00:00:00", "2025-01-02T00:00:00", "is empty"),
+        ("2025-01-03T00:00:00", "2025-01-02T00:00:00", "is reversed"),
+        ("yesterday-ish", "2025-01-02T00:00:00", "is not a date"),
+        ("", "2025-01-02T00:00:00", "render to nothing"),
+        ("2025-01-01", "   ", "render to nothing"),
+        (None, "2025-01-02T00:00:00", "must be a date and time"),
+        (20250101, "2025-01-02T00:00:00", "must be a date and time"),
+    ],
+)
+def test_bad_windows_are_refused(start, end, message) -> None:
+    with pytest.raises(LeadSquaredConfigError, match=message):
+        Window.of(start, end)
+
+
+def test_windows_are_utc_and_half_open() -> None:
+    window = Window.of("2025-01-02T05:30:00+05:30", datetime(2025, 1, 2, 1))
+    assert window.start == datetime(2025, 1, 2) and window.end == datetime(2025, 1, 2, 1)
+    assert datetime(2025, 1, 2) in window and datetime(2025, 1, 2, 1) not in window
+
+
+@pytest.mark.parametrize("record_count", ["total", "page"])
+@pytest.mark.parametrize("filter_on", [MODIFIED_ON, CREATED_ON])
+def test_a_crowded_second_edited_while_paged_loses_nothing(record_count, filter_on) -> None:
+    # 50 activities in one second, pages of 10, and each answer's first 3 rows edited "now":
+    # the second's later rows shift towards pages already read, and a second pass finds them.
+    server = Server([(30, 0)] * 50 + [(31, 0)] * 3, record_count=record_count, cap=10, churn=3, filter_on=filter_on)
+    window = Window.of(T0, T0 + timedelta(minutes=1))
+    before = server.truth(window)
+    ids = listed(server, window, 1000)
+    assert len(ids) == len(set(ids))
+    assert before - server.edited <= set(ids) <= before
