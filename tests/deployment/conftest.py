@@ -2,33 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.deployment.airflow_deployment import AirflowDeployment
-from tests.deployment.scenario import Outcome, run_scenario
-
-#: Test artifacts (screenshots, process logs of failed runs) under the ignored build output.
-ARTIFACTS = Path(__file__).resolve().parents[2] / "build" / "deployment"
-
-
-def create_database(pg: dict[str, Any], name: str) -> dict[str, Any]:
-    """Create an empty database on the throwaway server; return ``pg`` with ``sink`` and ``url``."""
-    import psycopg2
-
-    db = psycopg2.connect(host=pg["host"], port=pg["port"], user=pg["user"], dbname="postgres")
-    try:
-        db.autocommit = True
-        with db.cursor() as cursor:
-            cursor.execute(f"DROP DATABASE IF EXISTS {name}")
-            cursor.execute(f"CREATE DATABASE {name}")
-    finally:
-        db.close()
-    return {**pg, "url": f"postgresql+psycopg2://{pg['user']}@{pg['host']}:{pg['port']}/{name}"}
+from tests.support.airflow_deployment import AirflowDeployment, create_database, keep_logs
+from tests.support.deployment_scenario import Outcome, run_scenario
 
 
 @pytest.fixture(scope="session")
@@ -72,21 +52,3 @@ def local_deployment(
         raise
     finally:
         deployment.stop()
-
-
-def keep_logs(deployment: AirflowDeployment, name: str) -> None:
-    """Copy the deployment's process and task logs to the artifacts folder."""
-    import shutil
-
-    target = ARTIFACTS / f"logs-{name}"
-    shutil.rmtree(target, ignore_errors=True)
-    for folder in ("process-logs", "logs"):
-        source = deployment.home / folder
-        if source.exists():
-            shutil.copytree(source, target / folder, dirs_exist_ok=True)
-    print(f"deployment logs kept in {target}")
-
-
-def require_root(what: str) -> None:
-    if os.geteuid() != 0:
-        pytest.skip(f"{what} needs root")

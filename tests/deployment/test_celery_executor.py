@@ -1,7 +1,7 @@
 """Beyond one machine: the CeleryExecutor, a Redis broker and two workers on separate "hosts".
 
 The scheduler, API server and DAG processor run on this machine; each Celery worker runs in a
-network namespace the test creates (see :mod:`tests.deployment.netns`) and removes. The
+network namespace the test creates (see :mod:`tests.support.netns`) and removes. The
 workers share the provider's budget through Redis (``rate_limit_backend: redis://...``), so
 the account's limit holds across hosts: no rate-limit answer, and the data exact.
 """
@@ -15,10 +15,16 @@ from typing import Any
 
 import pytest
 
-from tests.deployment.airflow_deployment import AIRFLOW_BIN, AirflowDeployment, wait_for
-from tests.deployment.conftest import create_database, keep_logs, require_root
-from tests.deployment.netns import NamespaceHost
-from tests.deployment.scenario import DAG_ID, Outcome, run_scenario
+from tests.support.airflow_deployment import (
+    AIRFLOW_BIN,
+    AirflowDeployment,
+    create_database,
+    keep_logs,
+    require_root,
+    wait_for,
+)
+from tests.support.deployment_scenario import DAG_ID, Outcome, run_scenario
+from tests.support.netns import NamespaceHost
 from tests.support.servers import redis_server
 
 pytestmark = pytest.mark.deployment

@@ -12,9 +12,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.deployment.browser import chromium, is_green, until
-from tests.deployment.conftest import ARTIFACTS
-from tests.deployment.scenario import DAG_ID, INTERVAL_STARTS
+from tests.support.airflow_deployment import ARTIFACTS
+from tests.support.browser import chromium, is_green, until
+from tests.support.deployment_scenario import DAG_ID, INTERVAL_STARTS
 
 pytestmark = pytest.mark.deployment
 
@@ -24,7 +24,7 @@ PROGRESS = re.compile(r"\b\d+/\d+ done\b.*\bAPI calls\b")
 
 
 def test_backfill_is_exact_idempotent_and_within_the_rate_limit(local_deployment, deployment_sandbox) -> None:
-    # The checks run inside the fixture (tests/deployment/scenario.py), so the browser test
+    # The checks run inside the fixture (tests/support/deployment_scenario.py), so the browser test
     # can look at the same runs; here, what they measured.
     _, outcome = local_deployment
     assert outcome.activities > 0 and outcome.fetch_overlap >= 2

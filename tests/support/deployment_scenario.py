@@ -20,7 +20,7 @@ from typing import Any
 
 import requests
 
-from tests.deployment.airflow_deployment import AirflowDeployment
+from tests.support.airflow_deployment import AirflowDeployment
 
 DAG_ID = "leadsquared_activities_daily"
 POOL = "leadsquared_api"

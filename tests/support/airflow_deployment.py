@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 
 from tests.support.servers import free_port
@@ -27,6 +28,8 @@ AIRFLOW_BIN = str(Path(sys.executable).parent / "airflow")
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE_DAGS = REPO / "example_dags"
 ADMIN = "admin"
+#: Test artifacts (screenshots, process logs of failed runs) under the ignored build output.
+ARTIFACTS = REPO / "build" / "deployment"
 
 
 class DeploymentError(RuntimeError):
@@ -242,3 +245,36 @@ class AirflowDeployment:
 
         path = f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances?limit=1000"
         return self.api("GET", path)["task_instances"]
+
+
+def create_database(pg: dict[str, Any], name: str) -> dict[str, Any]:
+    """Create an empty database on the throwaway server; return ``pg`` with ``sink`` and ``url``."""
+    import psycopg2
+
+    db = psycopg2.connect(host=pg["host"], port=pg["port"], user=pg["user"], dbname="postgres")
+    try:
+        db.autocommit = True
+        with db.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS {name}")
+            cursor.execute(f"CREATE DATABASE {name}")
+    finally:
+        db.close()
+    return {**pg, "url": f"postgresql+psycopg2://{pg['user']}@{pg['host']}:{pg['port']}/{name}"}
+
+
+def keep_logs(deployment: AirflowDeployment, name: str) -> None:
+    """Copy the deployment's process and task logs to the artifacts folder."""
+    import shutil
+
+    target = ARTIFACTS / f"logs-{name}"
+    shutil.rmtree(target, ignore_errors=True)
+    for folder in ("process-logs", "logs"):
+        source = deployment.home / folder
+        if source.exists():
+            shutil.copytree(source, target / folder, dirs_exist_ok=True)
+    print(f"deployment logs kept in {target}")
+
+
+def require_root(what: str) -> None:
+    if os.geteuid() != 0:
+        pytest.skip(f"{what} needs root")
