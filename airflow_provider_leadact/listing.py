@@ -35,7 +35,6 @@ Everything here is free of HTTP: the hook passes one-call callbacks.
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -43,8 +42,6 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from airflow_provider_leadact.exceptions import LeadSquaredConfigError, LeadSquaredPagingError
-
-log = logging.getLogger(__name__)
 
 #: fetch(FromDate, ToDate, sort column, PageIndex, PageSize) -> (RecordCount or None, rows),
 #: rows sorted oldest first by the column.
@@ -59,8 +56,6 @@ CREATED_ON = "CreatedOn"
 CHUNK = timedelta(days=14)
 #: Largest page "Get Activity Change History" hands out (documented).
 MAX_CHANGES_PAGE_SIZE = 1000
-#: Passes over one crowded second before giving up on it settling.
-MAX_SECOND_PASSES = 4
 _ONE_SECOND = timedelta(seconds=1)
 _TIME_FORMATS = (API_TIME_FORMAT, "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f")
 
@@ -299,9 +294,10 @@ class _RangePager:
         """Page the rows of one second by ``PageIndex``, again until a pass finds nothing new.
 
         Rows edited meanwhile leave the second (their time becomes now) and can shift a row
-        to an earlier page; the next pass still finds it.
+        to an earlier page; the next pass still finds it. Every pass but the last finds a row
+        not seen before, so the passes end (and ``max_pages`` bounds them all).
         """
-        for _ in range(MAX_SECOND_PASSES):
+        while True:
             found = 0
             ids: set[str] = set()
             counts: set[int | None] = set()
@@ -318,7 +314,6 @@ class _RangePager:
             settled = self.profile.totals and len(counts) == 1 and None not in counts and len(ids) >= max(counts)
             if settled or not found:
                 return
-        log.warning("the second %s kept changing while listed; rows edited meanwhile are listed later", second)
 
 
 def iter_changed_rows(
@@ -434,14 +429,6 @@ def in_window(activity: Mapping[str, Any], window: Window) -> bool:
     return parse_api_time(activity.get(MODIFIED_ON)) in window
 
 
-def created_before(activity: Mapping[str, Any], floor: str | None) -> bool:
-    """Whether an activity was created before ``floor`` (an API time); False when either is unknown."""
-    if floor is None:
-        return False
-    created, limit = parse_api_time(activity.get(CREATED_ON)), parse_api_time(floor)
-    return created is not None and limit is not None and created < limit
-
-
 def changed_in_lead(
     activities: Iterable[dict[str, Any]], window: Window, floor: str | None = None
 ) -> Iterator[dict[str, Any]]:
@@ -449,10 +436,18 @@ def changed_in_lead(
 
     Stops reading at the first activity created before ``floor`` (the ``CreatedOn`` of the
     lead's oldest activity changed in the window, see :meth:`ChangedActivities.lead_floors`):
-    the rest of the history cannot hold a changed one, so no further page is fetched.
+    the rest of the history cannot hold a changed one, so no further page is fetched. Should
+    the lead's activities turn out not to be ordered by ``CreatedOn``, the floor is no longer
+    trusted and the lead is read to its end.
     """
+    limit = parse_api_time(floor) if floor is not None else None
+    previous: datetime | None = None
     for activity in activities:
-        if created_before(activity, floor):
+        created = parse_api_time(activity.get(CREATED_ON))
+        if created is None or (previous is not None and created > previous):
+            limit = None
+        previous = created
+        if limit is not None and created is not None and created < limit:
             return
         if in_window(activity, window):
             yield activity

@@ -81,6 +81,9 @@ def measure(leads: int, **readings: Any) -> list[str]:
         os.environ[f"AIRFLOW_CONN_{CONN_ID.upper()}"] = json.dumps(connection)
         days = [datetime.fromisoformat(day) for day in sb.history_days()]
         changed = [len(sb.truth_changed(day, day + timedelta(days=1))) for day in days]
+        leads_changed = [
+            len({a["RelatedProspectId"] for a in sb.truth_changed(day, day + timedelta(days=1))}) for day in days
+        ]
         for name, path in PATHS.items():
             calls, exact, covered, outside = [], 0, 0, 0
             for day in days:
@@ -97,17 +100,16 @@ def measure(leads: int, **readings: Any) -> list[str]:
                 covered += sum(1 for key in truth if got.get(key) == truth[key])
                 outside += sum(1 for key in got if key not in truth)
             rows.append(
-                f"| {name} | {statistics.mean(calls):.1f} | {max(calls)} | {sum(calls)} | {exact} of {len(days)} "
-                f"| {covered} of {sum(changed)} | {outside} |"
+                f"| {name} | {statistics.mean(calls):.1f} | {max(calls)} | {sum(calls) / sum(leads_changed):.2f} "
+                f"| {exact} of {len(days)} | {covered} of {sum(changed)} | {outside} |"
             )
     return [
         f"Calls per daily interval: {leads} leads, {len(days)} days of history, "
-        f"{statistics.mean(changed):.0f} activities changed a day on average"
-        + (f"; listing readings {readings}" if readings else "")
-        + ".",
+        f"{statistics.mean(changed):.0f} activities of {statistics.mean(leads_changed):.0f} leads changed a day "
+        "on average" + (f"; listing readings {readings}" if readings else "") + ".",
         "",
-        "| path | calls per interval (mean) | max | total | intervals exact | changed activities landed "
-        "| activities outside the interval written |",
+        "| path | calls per interval (mean) | max | calls per changed lead | intervals exact "
+        "| changed activities landed | activities outside the interval written |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
         *rows,
     ]

@@ -1,10 +1,11 @@
 """The date-range listing is exact under every reading of the server, rows moving or not.
 
-The server is a model of "Get Activities by Date Range" and "Get Activity Change History"
-called in-process, so that hypothesis can explore thousands of combinations: RecordCount as
-total or page count, any silent PageSize cap, a filter on ModifiedOn or CreatedOn, ToDate
-inclusive or exclusive, seconds holding more than a page, and activities edited "now" while
-the window is being paged. The HTTP path is covered against the sandbox.
+The server is a model of "Get Activities by Date Range" and "Get Activity Change History" on
+the sandbox's own paging (``index_page_of``), called in-process so that hypothesis can explore
+thousands of combinations: RecordCount as total or page count, any silent PageSize cap, a
+filter on ModifiedOn or CreatedOn, ToDate inclusive or exclusive, seconds holding more than a
+page, and activities edited "now" while the window is being paged. The HTTP path is covered
+against the sandbox.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from airflow_provider_leadact.listing import (
     list_changed,
     parse_api_time,
 )
+from airflow_provider_leadact.sandbox.page_readings import index_page_of
 
 T0 = datetime(2025, 1, 1)
 NOW = datetime(2025, 6, 1)  # edits made while paging land here, after every window
@@ -86,9 +88,9 @@ class Server:
         )
 
     def _page(self, rows: list, page_index: int, page_size: int) -> tuple[int, list]:
-        size = min(page_size, self.cap or page_size)
-        page = rows[(page_index - 1) * size : page_index * size]
-        return (len(rows) if self.record_count == "total" else len(page)), [dict(r) for r in page]
+        # The sandbox's own PageIndex paging, RecordCount reading and silent cap.
+        count, page = index_page_of(rows, page_index, page_size, record_count=self.record_count, max_page_size=self.cap)
+        return count, [dict(r) for r in page]
 
     def fetch(self, lo: str, hi: str, column: str, page_index: int, page_size: int):
         self.calls += 1
@@ -269,3 +271,29 @@ def test_a_crowded_second_edited_while_paged_loses_nothing(record_count, filter_
     ids = listed(server, window, 1000)
     assert len(ids) == len(set(ids))
     assert before - server.edited <= set(ids) <= before
+
+
+def test_a_lead_is_read_until_its_history_cannot_hold_a_change() -> None:
+    from airflow_provider_leadact.listing import changed_in_lead
+
+    def activity(n: int, created: int, modified: int) -> dict:
+        return {"Id": f"a{n}", CREATED_ON: api_time(T0 + timedelta(hours=created)),
+                MODIFIED_ON: api_time(T0 + timedelta(hours=modified))}  # fmt: skip
+
+    window = Window.of(T0 + timedelta(hours=10), T0 + timedelta(hours=20))
+    read = []
+
+    def history(rows):
+        for row in rows:
+            read.append(row["Id"])
+            yield row
+
+    newest_first = [activity(1, 30, 30), activity(2, 15, 15), activity(3, 5, 12), activity(4, 4, 4), activity(5, 3, 11)]
+    floor = api_time(T0 + timedelta(hours=5))  # a3's CreatedOn, the oldest change in the window
+    assert [a["Id"] for a in changed_in_lead(history(newest_first), window, floor)] == ["a2", "a3"]
+    assert read == ["a1", "a2", "a3", "a4"]  # stopped at the first activity created before the floor
+    # Not ordered by CreatedOn after all: the floor is not trusted, the lead is read to its end.
+    read.clear()
+    shuffled = [newest_first[1], newest_first[0], newest_first[3], newest_first[4], newest_first[2]]
+    assert {a["Id"] for a in changed_in_lead(history(shuffled), window, floor)} == {"a2", "a3", "a5"}
+    assert len(read) == 5
