@@ -7,7 +7,13 @@ from typing import Any
 
 import pytest
 
-from tests.support.airflow_deployment import AirflowDeployment, create_database, keep_logs
+from tests.support.airflow_deployment import (
+    FAILED_SET_UPS,
+    AirflowDeployment,
+    create_database,
+    keep_logs,
+    skip_if_set_up_failed,
+)
 from tests.support.deployment_scenario import Outcome, run_scenario
 
 
@@ -25,6 +31,7 @@ def local_deployment(
     postgres_server: dict[str, Any], deployment_sandbox: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[AirflowDeployment, Outcome]]:
     """A LocalExecutor deployment that has run the backfill scenario; yields it and what it saw."""
+    skip_if_set_up_failed("local")
     home = tmp_path_factory.mktemp("airflow-local")
     meta = create_database(postgres_server, "airflow_local")
     sink = {**create_database(postgres_server, "leadact_local"), "sink": "leadact_local"}
@@ -47,7 +54,8 @@ def local_deployment(
         outcome = run_scenario(deployment, deployment_sandbox, data, sink, extra)
         print(outcome.line("LocalExecutor"))
         yield deployment, outcome
-    except BaseException:
+    except BaseException as error:
+        FAILED_SET_UPS["local"] = str(error)[:300]
         keep_logs(deployment, "local")
         raise
     finally:

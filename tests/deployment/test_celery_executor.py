@@ -17,10 +17,12 @@ import pytest
 
 from tests.support.airflow_deployment import (
     AIRFLOW_BIN,
+    FAILED_SET_UPS,
     AirflowDeployment,
     create_database,
     keep_logs,
     require_root,
+    skip_if_set_up_failed,
     wait_for,
 )
 from tests.support.deployment_scenario import DAG_ID, Outcome, run_scenario
@@ -37,6 +39,7 @@ def celery_deployment(
     postgres_server: dict[str, Any], deployment_sandbox: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[AirflowDeployment, Outcome]]:
     require_root("network namespaces")
+    skip_if_set_up_failed("celery")
     home = tmp_path_factory.mktemp("airflow-celery")
     meta = create_database(postgres_server, "airflow_celery")
     sink = {**create_database(postgres_server, "leadact_celery"), "sink": "leadact_celery"}
@@ -75,7 +78,8 @@ def celery_deployment(
             outcome = run_scenario(deployment, deployment_sandbox, data, sink, {"rate_limit_backend": f"{base}/0"})
             print(outcome.line("CeleryExecutor, 2 workers in network namespaces"))
             yield deployment, outcome
-        except BaseException:
+        except BaseException as error:
+            FAILED_SET_UPS["celery"] = str(error)[:300]
             if deployment is not None:
                 keep_logs(deployment, "celery")
             raise

@@ -278,3 +278,14 @@ def keep_logs(deployment: AirflowDeployment, name: str) -> None:
 def require_root(what: str) -> None:
     if os.geteuid() != 0:
         pytest.skip(f"{what} needs root")
+
+
+#: Deployments whose set-up failed, by name: a module-scoped fixture that raised is set up
+#: again for each of the module's tests, and one failed deployment (minutes) is enough.
+FAILED_SET_UPS: dict[str, str] = {}
+
+
+def skip_if_set_up_failed(name: str) -> None:
+    """Fail at once when the deployment ``name`` already failed to set up in this session."""
+    if name in FAILED_SET_UPS:
+        pytest.fail(f"the {name} deployment failed to set up (see the first error): {FAILED_SET_UPS[name]}")
