@@ -27,30 +27,38 @@ import time
 from collections import deque
 from functools import cached_property
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from airflow_provider_leadact import __version__
-from airflow_provider_leadact.connection import LeadSquaredSettings
+from airflow_provider_leadact.connection import LeadSquaredSettings, account_key, build_base_url, is_loopback
 from airflow_provider_leadact.exceptions import (
     LeadSquaredApiError,
     LeadSquaredAuthError,
+    LeadSquaredConfigError,
+    LeadSquaredDailyLimitError,
     LeadSquaredError,
     LeadSquaredNotFoundError,
     LeadSquaredRateLimited,
     LeadSquaredTransientError,
 )
-from airflow_provider_leadact.rate_limit import CallBudget, Limit, get_budget
+from airflow_provider_leadact.rate_limit import ASSUMED_CALLS, CallBudget, Grant, Limit, get_budget
 
+USER_PATH = "/v2/Authentication.svc/UserByAccessKey.Get"
 RATE_LIMIT_EXCEPTION = "MXAPIRateLimitExceededException"
+#: How the rate-limit message states the limit in force: "... the limit of 20 in 5 second(s)".
+_STATED_LIMIT = re.compile(r"limit of (\d+) (?:calls )?in (\d+(?:\.\d+)?) ?sec", re.IGNORECASE)
+#: An answer saying the day's calls are spent (the body is not documented: read by its words).
+_DAILY = re.compile(r"daily|per day|a day\b|today", re.IGNORECASE)
 #: Consecutive rate-limit answers to one attempt before the task gives up: far beyond what a
 #: shared account produces in steady state, but a bound all the same.
 MAX_RATE_LIMIT_ANSWERS = 120
 
 #: The client's counters (see :attr:`LeadSquaredClient.stats`).
-STAT_NAMES = ("calls", "rate_limit_waits", "retries", "budget_waits", "budget_wait_seconds")
+STAT_NAMES = ("calls", "rate_limit_waits", "retries", "budget_waits", "budget_wait_seconds", "calls_today")
 
 log = logging.getLogger(__name__)
 
@@ -62,14 +70,24 @@ class LeadSquaredClient:
 
     :param settings: the connection's validated settings.
     :param logger: where retries and rate-limit waits are logged (the task's logger).
+    :param name: how messages name the connection (default ``connection '<conn_id>'``).
     """
 
-    def __init__(self, settings: LeadSquaredSettings, logger: logging.Logger | None = None) -> None:
+    def __init__(
+        self, settings: LeadSquaredSettings, logger: logging.Logger | None = None, name: str | None = None
+    ) -> None:
         self.settings = settings
         self.log = logger or log
+        self.name = name or f"connection {settings.conn_id!r}"
+        #: The API's base URL: the connection's, or the account's host once found (see :meth:`find_account_host`).
+        self.base_url = settings.base_url
+        self._host_lock = threading.Lock()
+        self._host_checked = False
+        self._learned_logged = False
         self._stats_lock = threading.Lock()
         self._stats: dict[str, float] = dict.fromkeys(STAT_NAMES, 0)
         self._latencies: deque[float] = deque(maxlen=50)
+        self._in_force: Limit | None = None
 
     # -- parts -----------------------------------------------------------------------------
 
@@ -93,16 +111,33 @@ class LeadSquaredClient:
         session.verify = True
         return session
 
-    @cached_property
-    def budget(self) -> CallBudget:
-        """The account's call budget, shared by every client of this process with the same key."""
+    @property
+    def limit(self) -> Limit:
+        """The connection's limit: the plan's as stated, or the common plan's, assumed."""
         settings = self.settings
-        limit = Limit(settings.rate_limit_calls, settings.rate_limit_period_seconds, settings.rate_limit_margin_seconds)
-        return get_budget(settings.rate_limit_backend, settings.account_key, limit)
+        return Limit(
+            settings.rate_limit_calls or ASSUMED_CALLS,
+            settings.rate_limit_period_seconds,
+            settings.rate_limit_margin_seconds,
+            stated=settings.rate_limit_calls is not None,
+        )
+
+    @property
+    def budget(self) -> CallBudget:
+        """The account's call budget, shared by every client with the same keys and host
+        (every thread and task of this process; every process too, but for ``memory``)."""
+        settings = self.settings
+        return get_budget(
+            settings.rate_limit_backend,
+            account_key(settings.access_key, self.base_url),
+            self.limit,
+            settings.daily_call_cap,
+        )
 
     @property
     def stats(self) -> dict[str, float]:
-        """Counters: calls, rate_limit_waits, retries, budget_waits, budget_wait_seconds."""
+        """Counters: calls, rate_limit_waits, retries, budget_waits, budget_wait_seconds, and
+        calls_today (made today, UTC, by every task sharing the budget, as of this client's last call)."""
         with self._stats_lock:
             return dict(self._stats)
 
@@ -117,10 +152,10 @@ class LeadSquaredClient:
         enough to keep the budget full at the observed latency: calls per second times the
         seconds a call takes. Capped by the connection extra ``max_concurrency``.
         """
-        settings = self.settings
-        rate = settings.rate_limit_calls / settings.rate_limit_period_seconds
+        limit = self._in_force or self.limit
+        rate = limit.calls / limit.period_seconds
         latency = max(self._latencies) if self._latencies else 0.0
-        return max(1, min(settings.max_concurrency, max(settings.rate_limit_calls, math.ceil(rate * latency * 1.5))))
+        return max(1, min(self.settings.max_concurrency, max(limit.calls, math.ceil(rate * latency * 1.5))))
 
     def scrub(self, text: str) -> str:
         """Remove the keys from text that came from elsewhere (a server message, an exception)."""
@@ -237,10 +272,19 @@ class LeadSquaredClient:
         """
         period = self.settings.rate_limit_period_seconds
         for answer in range(MAX_RATE_LIMIT_ANSWERS + 1):
+            sent_to = self.base_url
             try:
                 return self.exchange(method, path, params=params, body=body, what=what, timeout=timeout)
+            except LeadSquaredAuthError:
+                # Another region's host answers 401; the account's own host may be found.
+                if path != USER_PATH and self.find_account_host(sent_to):
+                    continue
+                raise
             except LeadSquaredRateLimited as exc:
                 self._count("rate_limit_waits")
+                if self._learn_from(str(exc)):
+                    # The budget now holds the server's limit and paces the next call itself.
+                    continue
                 if answer == MAX_RATE_LIMIT_ANSWERS:
                     raise LeadSquaredApiError(
                         f"{what}: the account's rate limit answered {answer + 1} times in a row ({exc}); "
@@ -265,14 +309,16 @@ class LeadSquaredClient:
     ) -> Any:
         """One HTTP request under the budget, and its answer classified (see :meth:`classify`)."""
         settings = self.settings
-        url = settings.base_url + path
+        base_url = self.base_url
+        url = base_url + path
         read_timeout = timeout or settings.timeout_seconds
         timeouts = (min(10.0, read_timeout), read_timeout)
-        waited = self.budget.acquire()
-        if waited:
+        budget = self.budget
+        grant = budget.acquire()
+        if grant.waited:
             self._count("budget_waits")
-            self._count("budget_wait_seconds", waited)
-        self._count("calls")
+            self._count("budget_wait_seconds", grant.waited)
+        self._note(grant)
         started = time.monotonic()
         try:
             response = self.session.request(
@@ -286,7 +332,7 @@ class LeadSquaredClient:
             # A certificate that does not verify is not a passing fault: never retried, never ignored.
             reason = re.search(r"certificate verify failed:?[^'\")(]*", str(exc))
             raise LeadSquaredError(
-                f"{what}: the TLS certificate of {settings.base_url} was not accepted "
+                f"{what}: the TLS certificate of {base_url} was not accepted "
                 f"({reason.group(0).strip() if reason else type(exc).__name__}); check the connection's host"
             ) from None
         except (
@@ -297,10 +343,118 @@ class LeadSquaredClient:
             # Includes a connection dropped before or during the answer.
             raise LeadSquaredTransientError(f"{what}: connection failed ({type(exc).__name__})") from None
         self._latencies.append(time.monotonic() - started)
-        return self.classify(response, what)
+        try:
+            return self.classify(response, what, base_url)
+        except LeadSquaredRateLimited:
+            raise
+        except LeadSquaredError:
+            self._confirm(budget, grant)
+            raise
+        finally:
+            if response.ok:
+                self._confirm(budget, grant)
 
-    def classify(self, response: requests.Response, what: str) -> Any:
-        """Classify an answer: data, a rate limit, a fault worth retrying, or an error to report."""
+    def _note(self, grant: Grant) -> None:
+        with self._stats_lock:
+            self._stats["calls"] += 1
+            self._stats["calls_today"] = max(self._stats["calls_today"], grant.calls_today)
+            self._in_force = grant.limit
+
+    @staticmethod
+    def _confirm(budget: CallBudget, grant: Grant) -> None:
+        """The server answered without a rate limit: its window held this call."""
+        if not grant.limit.stated and grant.confirmed < grant.limit.calls:
+            budget.confirm(grant.position + 1)
+
+    def _learn_from(self, message: str) -> bool:
+        """Lower the shared budget to the limit a rate-limit answer states; True if it did."""
+        match = _STATED_LIMIT.search(message)
+        if not match:
+            return False
+        calls, period = int(match.group(1)), float(match.group(2))
+        if calls < 1 or period <= 0:
+            return False
+        limit = self._in_force or self.limit
+        if not limit.is_looser_than(calls, period):
+            return False
+        lowered = self.budget.learn(calls, period)
+        with self._stats_lock:
+            self._in_force = limit.lowered_to(calls, period)
+            first, self._learned_logged = not self._learned_logged, True
+        if first:
+            self.log.warning(
+                "LeadSquared says the account's limit is %d calls in %g s, below the %d in %g s this %s "
+                "assumed: every task sharing the budget now keeps to %d in %g s%s. Set the connection extra "
+                "'rate_limit_calls' to %d (and 'rate_limit_period_seconds' to %g) to start there",
+                calls,
+                period,
+                limit.calls,
+                limit.period_seconds,
+                self.name,
+                calls,
+                period,
+                "" if lowered else " (another task had learned it already)",
+                calls,
+                period,
+            )
+        return True
+
+    def find_account_host(self, sent_to: str) -> bool:
+        """After a 401 from ``sent_to``, ask ``UserByAccessKey.Get`` (which answers on any
+        region's host) for the account's API host, and use it for the rest of the run.
+
+        :return: True when the calls should go again (to a host other than ``sent_to``).
+        """
+        with self._host_lock:
+            if self.base_url != sent_to:
+                return True  # another thread found it meanwhile
+            if self._host_checked:
+                return False
+            self._host_checked = True
+            try:
+                user = self.attempt("GET", USER_PATH, what="UserByAccessKey.Get (finding the account's API host)")
+            except LeadSquaredError:
+                return False
+            found = self.account_host_of(user)
+            if found is None or found == self.base_url:
+                return False
+            self.log.warning(
+                "%s: %s answered 401 but UserByAccessKey.Get names %s as this account's API host: using it "
+                "for the rest of this run. Set the connection's host to %s",
+                self.name,
+                sent_to,
+                found,
+                urlsplit(found).netloc,
+            )
+            self.base_url = found
+            return True
+
+    def account_host_of(self, user: Any) -> str | None:
+        """The account's API base URL named by a ``UserByAccessKey.Get`` answer, if acceptable.
+
+        Only a LeadSquared host is followed (or, from a loopback sandbox, a loopback host), so
+        a foreign answer can never send the keys elsewhere.
+        """
+        urls = user.get("LSQCommonServiceURLs") if isinstance(user, dict) else None
+        api = urls.get("api") if isinstance(urls, dict) else None
+        if not isinstance(api, str) or not api.strip():
+            return None
+        try:
+            found = build_base_url(self.settings.conn_id, api)
+        except LeadSquaredConfigError:
+            return None
+        host, current = urlsplit(found).hostname or "", urlsplit(self.base_url).hostname or ""
+        trusted = host == "leadsquared.com" or host.endswith(".leadsquared.com")
+        if not (trusted or (is_loopback(host) and is_loopback(current))):
+            self.log.warning("%s: UserByAccessKey.Get names %s, not a LeadSquared host: not followed", self.name, api)
+            return None
+        return found
+
+    def classify(self, response: requests.Response, what: str, base_url: str | None = None) -> Any:
+        """Classify an answer: data, a rate limit, a fault worth retrying, or an error to report.
+
+        :param base_url: the host the call went to, for messages.
+        """
         status = response.status_code
         try:
             payload: Any = response.json()
@@ -308,19 +462,28 @@ class LeadSquaredClient:
             payload = None
         exception_type = payload.get("ExceptionType") if isinstance(payload, dict) else None
         message = self.scrub(str(payload.get("ExceptionMessage") or "")) if isinstance(payload, dict) else ""
-        base_url, conn_id = self.settings.base_url, self.settings.conn_id
-        if status == 429 or exception_type == RATE_LIMIT_EXCEPTION:
+        base_url = base_url or self.base_url
+        limited = status == 429 or exception_type == RATE_LIMIT_EXCEPTION
+        if (limited or "limit" in str(exception_type or "").lower()) and (
+            _DAILY.search(message) or "daily" in str(exception_type or "").lower()
+        ):
+            # A spent daily quota does not pass within a window: waiting it out would stall the task for hours.
+            raise LeadSquaredDailyLimitError(
+                f"{what}: LeadSquared says the account's calls for the day are spent: "
+                f"{message or exception_type or f'HTTP {status}'}. The quota resets with the day; "
+                "set the connection extra 'daily_call_cap' below it to leave room for the account's other uses"
+            )
+        if limited:
             raise LeadSquaredRateLimited(message or f"HTTP {status}")
         if status == 401:
             raise LeadSquaredAuthError(
                 f"{what}: LeadSquared refused the keys (HTTP 401{': ' + message if message else ''}). "
-                f"Check the Access Key and Secret Key of connection {conn_id!r}, and that "
+                f"Check the Access Key and Secret Key of {self.name}, and that "
                 f"its host ({base_url}) is your account's region host"
             )
         if status == 404:
             raise LeadSquaredNotFoundError(
-                f"{what}: HTTP 404 from {base_url}: check the host of connection "
-                f"{conn_id!r} (e.g. api-in21.leadsquared.com)"
+                f"{what}: HTTP 404 from {base_url}: check the host of {self.name} (e.g. api-in21.leadsquared.com)"
             )
         if exception_type and str(exception_type).startswith("MX"):
             # Application errors: retrying does not help (the rate limit is handled above).

@@ -44,7 +44,7 @@ class LeadSquaredSettings:
     base_url: str
     access_key: str
     secret_key: str
-    rate_limit_calls: int
+    rate_limit_calls: int | None
     rate_limit_period_seconds: float
     rate_limit_backend: Backend
     daily_call_cap: int | None
@@ -66,10 +66,21 @@ class LeadSquaredSettings:
 
     __str__ = __repr__
 
-    @property
-    def account_key(self) -> str:
-        """A stable, non-reversible name for the account's budget (never the key itself)."""
-        return hashlib.sha256(self.access_key.encode()).hexdigest()[:24]
+
+#: The host of an empty ``host``: the global API host, which points to the account's region
+#: host through ``UserByAccessKey.Get``.
+GLOBAL_HOST = "api.leadsquared.com"
+
+
+def account_key(access_key: str, base_url: str) -> str:
+    """A stable, non-reversible name for an account's budget (never the key itself).
+
+    The API host is part of it: one set of keys is one account, served by one host (another
+    region's host answers 401), so keys used against two hosts are a sandbox and the real
+    service, whose budgets must not be shared.
+    """
+    host = urlsplit(base_url).netloc.lower()
+    return hashlib.sha256(f"{access_key}@{host}".encode()).hexdigest()[:24]
 
 
 #: How each text extra's value becomes a setting (a ``ValueError`` names the accepted forms).
@@ -164,15 +175,12 @@ def build_base_url(conn_id: str, host: str | None, port: int | None = None, sche
     """Turn the connection's host into the API's base URL.
 
     Accepts a region host name (``api-in21.leadsquared.com``, https is implied) or a full base
-    URL (``http://127.0.0.1:8080`` for the sandbox). Plain http is only accepted for loopback
-    hosts, so keys never cross a network unencrypted.
+    URL (``http://127.0.0.1:8080`` for the sandbox); an empty host is the global host
+    (:data:`GLOBAL_HOST`), from which the client finds the account's region host. Plain http
+    is only accepted for loopback hosts, so keys never cross a network unencrypted. A port of
+    0 (what Airflow's form sends for its hidden port field) is no port.
     """
-    raw = (host or "").strip()
-    if not raw:
-        raise LeadSquaredConfigError(
-            f"connection {conn_id!r} has no host: set it to your account's API host, e.g. "
-            "api-in21.leadsquared.com (UserByAccessKey.Get on api.leadsquared.com tells which)"
-        )
+    raw = (host or "").strip() or GLOBAL_HOST
     if "://" not in raw:
         scheme = (schema or "").strip().lower() if (schema or "").strip().lower() in ("http", "https") else ""
         raw = f"{scheme or 'https'}://{raw}"

@@ -6,6 +6,8 @@ said) and never carries an access or secret key.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 try:
     from airflow.sdk.exceptions import AirflowException, AirflowFailException
 except ImportError:  # pragma: no cover - older Airflow 3 releases
@@ -55,3 +57,30 @@ class LeadSquaredRateLimited(LeadSquaredTransientError):
 
 class LeadSquaredPagingError(LeadSquaredError):
     """The server's paging did not converge within the configured bound of pages."""
+
+
+class LeadSquaredDailyLimitError(LeadSquaredError, AirflowFailException):
+    """The account's calls for the day are spent: LeadSquared said so. Not retried: the next
+    attempt would meet the same answer until the day resets."""
+
+
+class LeadSquaredDailyCapReached(LeadSquaredDailyLimitError):
+    """The connection's ``daily_call_cap`` would be exceeded by the next call, which is not made.
+
+    :param cap: the cap.
+    :param used: calls made today (UTC) by every task sharing the budget.
+    :param resets_at: when the UTC day ends.
+    """
+
+    def __init__(self, cap: int, used: int, resets_at: datetime):
+        left = max(resets_at - datetime.now(timezone.utc), timedelta(0))
+        hours, minutes = divmod(int(left.total_seconds()) // 60, 60)
+        super().__init__(
+            f"daily_call_cap reached: {used} of {cap} calls used today (UTC) by the tasks sharing this "
+            f"account's budget; the next call would exceed it and was not made. The day resets at "
+            f"{resets_at:%Y-%m-%d %H:%M} UTC (in {hours} h {minutes:02d} min); raise the connection extra "
+            "'daily_call_cap' if the plan allows more"
+        )
+        self.cap = cap
+        self.used = used
+        self.resets_at = resets_at

@@ -42,9 +42,10 @@ class Extra:
 #: Every extra a LeadSquared connection may carry: the one declaration (see the module docstring).
 EXTRAS: tuple[Extra, ...] = (
     Extra(
-        "rate_limit_calls", int, 25, "Rate limit: calls",
-        "Calls your plan allows per period (25 on the common plan; plans range from 2 to 25).",
-        low=1, high=10_000,
+        "rate_limit_calls", int, None, "Rate limit: calls",
+        "Calls your plan allows per period (plans range from 2 to 25). Unset, the budget assumes 25, "
+        "approaches it with caution and keeps to the limit that LeadSquared's rate-limit answers state.",
+        low=1, high=10_000, none_means="25, assumed and learned",
     ),
     Extra(
         "rate_limit_period_seconds", float, 5.0, "Rate limit: period (seconds)",
@@ -52,9 +53,10 @@ EXTRAS: tuple[Extra, ...] = (
         low=0.1, high=86_400,
     ),
     Extra(
-        "rate_limit_backend", str, "memory", "Rate limit: shared by",
-        "Who shares the budget: memory (one process), file or file:/dir (processes on one machine), "
-        "redis://host:6379/0 (workers on many machines).",
+        "rate_limit_backend", str, "file", "Rate limit: shared by",
+        "Who shares the budget (and the learned limit and calls counted today): file (every process of "
+        "this user on one machine, in a private temporary folder) or file:/dir, memory (one process), "
+        "redis://host:6379/0 (workers on many machines: Celery, Kubernetes).",
     ),
     Extra(
         "daily_call_cap", int, None, "Daily call cap",
@@ -100,7 +102,7 @@ EXTRAS: tuple[Extra, ...] = (
     Extra(
         "rate_limit_margin_seconds", float, None, "Rate limit: safety margin (seconds)",
         "Client-side margin added to the window, since what counts is when calls arrive.",
-        low=0.0, high=60, in_form=False, none_means="auto: 3% of the period, 0.1 to 1 s",
+        low=0.0, high=60, in_form=False, none_means="auto: 2% of the period, 0.1 to 1 s",
     ),
 )  # fmt: skip
 EXTRA_BY_NAME: dict[str, Extra] = {extra.name: extra for extra in EXTRAS}

@@ -10,8 +10,9 @@ more may remain and the reading is not yet known, it asks for ``Offset`` 1 and c
 answer with page one: the same rows means 1-based pages, rows shifted by one means row
 offsets, new rows mean 0-based pages. What it learns is kept in a :class:`ServerProfile`
 shared by every lead a hook fetches, so later leads cost no probe, and a single-page lead
-costs one call once ``RecordCount`` is known to be the total. Activities are de-duplicated
-by ``Id``, and the number of pages per lead is bounded.
+costs one call once ``RecordCount`` is known to be the total. Leads paged at once share one
+probe: while it is under way, the others wait for its answer instead of asking the same.
+Activities are de-duplicated by ``Id``, and the number of pages per lead is bounded.
 """
 
 from __future__ import annotations
@@ -45,7 +46,9 @@ class ServerProfile:
     offset_mode: str | None = None
     totals: bool | None = None
     full_page: int = 0
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _lock: threading.Condition = field(default_factory=threading.Condition, repr=False, compare=False)
+    _probing: bool = field(default=False, repr=False, compare=False)
+    _probed: bool = field(default=False, repr=False, compare=False)
 
     def learn(self, *, offset_mode: str | None = None, totals: bool | None = None, page_len: int = 0) -> None:
         with self._lock:
@@ -54,6 +57,33 @@ class ServerProfile:
             if totals is not None:
                 self.totals = totals
             self.full_page = max(self.full_page, page_len)
+            self._lock.notify_all()
+
+    def claim_probe(self) -> bool:
+        """Claim the first probe of the offset reading; False while another lead's is under way.
+
+        Leads fetched at once would otherwise each spend a call on the same question. Only the
+        first probe is waited for: when its answer settles neither the reading nor the totals
+        (a single-page lead on a server counting pages), later leads probe each for itself.
+        """
+        with self._lock:
+            if self._probing and not self._probed:
+                return False
+            self._probing = True
+            return True
+
+    def probe_done(self) -> None:
+        """Release the probe (answered or failed) and wake the leads waiting for it."""
+        with self._lock:
+            self._probing = False
+            self._probed = True
+            self._lock.notify_all()
+
+    def wait_for_probe(self) -> None:
+        """Wait while another lead's probe is under way and the reading is still unknown."""
+        with self._lock:
+            while self._probing and not self._probed and self.offset_mode is None:
+                self._lock.wait()
 
 
 def _ids(rows: list[dict[str, Any]]) -> list[Any]:
@@ -125,8 +155,17 @@ class _LeadPager:
             return
         mode = self.profile.offset_mode
         consumed = len(first)
+        while mode is None and not self.profile.claim_probe():
+            # Another lead is asking for Offset 1: its answer settles this lead's question too.
+            self.profile.wait_for_probe()
+            if self.done(record_count, first):
+                return
+            mode = self.profile.offset_mode
         if mode is None:
-            record_count, probe, new = self.get(1)
+            try:
+                record_count, probe, new = self.get(1)
+            finally:
+                self.profile.probe_done()
             yield new
             if not probe:
                 return

@@ -179,8 +179,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--leads", type=int, default=300, help="leads fetched in the throughput runs")
     parser.add_argument("--sizes", default="500,2500", help="leads in the two JSON Lines runs")
+    parser.add_argument("--only", choices=["limits"], help="run only this section (its figures are printed, not kept)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="leadact-bench-"))
+    if args.only == "limits":
+        from bench.limits import main as limits
+
+        limits(work)
+        return 0
     rows = {}
     with sandbox(
         "--leads",
@@ -236,6 +242,9 @@ def main() -> int:
         )
     print("\n".join(lines[-(3 + len(sizes)) :]))
     lines += ["", *calls_per_interval(["--leads", str(args.leads)])]
+    from bench.limits import main as limits
+
+    lines += ["", limits(work)]
     text = "\n".join(lines)
     # Kept in the repository: the README's figures come from this file.
     header = (

@@ -13,5 +13,12 @@ os.environ.setdefault("AIRFLOW_HOME", _HOME)
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "False")
 os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO")
+# The default rate-limit budget lives in the temporary folder and outlives a process: each
+# run gets a folder of its own, so what one run's sandboxes taught a budget (a learned limit,
+# a day's count) never reaches another run's sandbox that happens to get the same port.
+_TMP = tempfile.mkdtemp(prefix="leadact-tests-tmp-")
+# Traversable (not listable) by servers the tests run as another user (PostgreSQL), whose folders live in it.
+os.chmod(_TMP, 0o711)  # noqa: S103
+os.environ["TMPDIR"] = tempfile.tempdir = _TMP
 
 pytest_plugins = ("tests.support.fixtures",)

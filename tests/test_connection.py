@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from airflow.sdk import Connection
 
-from airflow_provider_leadact.connection import BASE_SETTINGS, build_base_url, settings_from_connection
+from airflow_provider_leadact.connection import BASE_SETTINGS, account_key, build_base_url, settings_from_connection
 from airflow_provider_leadact.exceptions import LeadSquaredConfigError
 from airflow_provider_leadact.extras import EXTRAS, extras_table
 from airflow_provider_leadact.get_provider_info import get_provider_info
@@ -37,17 +37,34 @@ def conn(host="api-in21.leadsquared.com", login=ACCESS, password=SECRET, **extra
         ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
         ("http://localhost:9", "http://localhost:9"),
         ("http://[::1]:9", "http://[::1]:9"),
+        ("", "https://api.leadsquared.com"),
+        (None, "https://api.leadsquared.com"),
+        ("  ", "https://api.leadsquared.com"),
     ],
 )
 def test_hosts(host, expected):
     assert build_base_url("c", host) == expected
 
 
+def test_a_port_of_zero_from_the_form_is_no_port():
+    assert build_base_url("c", "api-in21.leadsquared.com", 0) == "https://api-in21.leadsquared.com"
+    assert build_base_url("c", "http://127.0.0.1:8080", 0) == "http://127.0.0.1:8080"
+    settings = settings_from_connection(
+        Connection(
+            conn_id="lsq",
+            conn_type="leadsquared",
+            host="api-in21.leadsquared.com",
+            port=0,
+            login=ACCESS,
+            password=SECRET,
+        )
+    )
+    assert settings.base_url == "https://api-in21.leadsquared.com"
+
+
 @pytest.mark.parametrize(
     ("host", "message"),
     [
-        ("", "has no host"),
-        (None, "has no host"),
         ("http://api.leadsquared.com", "plain http is only allowed for a loopback host"),
         ("ftp://api.leadsquared.com", "https://"),
         ("not a host", "not a host name"),
@@ -65,10 +82,17 @@ def test_defaults_and_extras():
     settings = settings_from_connection(conn(rate_limit_calls="10", rate_limit_period_seconds=5, page_size=250))
     assert settings.base_url == "https://api-in21.leadsquared.com"
     assert (settings.rate_limit_calls, settings.rate_limit_period_seconds, settings.page_size) == (10, 5.0, 250)
-    assert settings.rate_limit_backend == Backend("memory")
-    assert settings.rate_limit_margin_seconds is None and settings.daily_call_cap is None
+    defaults = settings_from_connection(conn())
+    assert defaults.rate_limit_backend == Backend("file")
+    assert defaults.rate_limit_calls is None  # assumed (25) and learned, not stated
+    assert defaults.rate_limit_margin_seconds is None and defaults.daily_call_cap is None
     assert ACCESS not in repr(settings) and SECRET not in repr(settings)
-    assert ACCESS not in settings.account_key
+
+
+def test_the_budgets_name_is_not_the_key_and_differs_per_host():
+    one = account_key(ACCESS, "https://api-in21.leadsquared.com")
+    assert ACCESS not in one and one == account_key(ACCESS, "https://API-in21.leadsquared.com")
+    assert one != account_key(ACCESS, "http://127.0.0.1:8080") != account_key(SECRET, "http://127.0.0.1:8080")
 
 
 def test_prefixed_extras_from_the_ui_form_are_read():

@@ -5,14 +5,19 @@ from __future__ import annotations
 import multiprocessing
 import threading
 import time
+from datetime import datetime, timezone
 
 import pytest
 
+from airflow_provider_leadact import rate_limit
+from airflow_provider_leadact.exceptions import LeadSquaredDailyCapReached
 from airflow_provider_leadact.rate_limit import (
+    UNCONFIRMED_IN_FLIGHT,
     Backend,
     FileBudget,
     Limit,
     MemoryBudget,
+    RedisBudget,
     auto_margin,
     get_budget,
     parse_backend,
@@ -35,7 +40,7 @@ def max_in_window(stamps: list[float], period: float) -> int:
 
 
 def test_memory_budget_threads_never_exceed_and_keep_it_full():
-    budget = MemoryBudget(CALLS, PERIOD + MARGIN)
+    budget = MemoryBudget(Limit(CALLS, PERIOD, MARGIN))
     stamps: list[float] = []
     lock = threading.Lock()
 
@@ -59,7 +64,7 @@ def test_memory_budget_threads_never_exceed_and_keep_it_full():
 
 
 def _file_worker(path: str, out) -> None:
-    budget = FileBudget(CALLS, PERIOD + MARGIN, path)
+    budget = FileBudget(Limit(CALLS, PERIOD, MARGIN), path)
     for _ in range(5):
         budget.acquire()
         out.put(time.time())
@@ -112,4 +117,101 @@ def test_the_window_is_the_period_plus_the_margin():
     assert Limit(25, 5.0, 0.0).window_seconds == 5.0
     assert Limit(25, 5.0, 0.4).window_seconds == 5.4
     assert Limit(25, 5.0).window_seconds == 5.0 + auto_margin(5.0)
-    assert 0.1 <= auto_margin(0.5) and auto_margin(5.0) == pytest.approx(0.15) and auto_margin(600) == 1.0
+    assert auto_margin(0.5) == 0.1 and auto_margin(5.0) == pytest.approx(0.1) and auto_margin(600) == 1.0
+    assert Limit(25, 5.0).lowered_to(10, 5.0) == Limit(10, 5.0)
+    assert Limit(25, 5.0).lowered_to(50, 10.0) == Limit(25, 10.0)
+
+
+@pytest.fixture(params=["memory", "file", "redis"])
+def make_budget(request, tmp_path):
+    """Budgets of one kind sharing one state (two objects, as two processes would hold)."""
+
+    def make(limit: Limit, daily_cap: int | None = None):
+        if request.param == "memory":
+            return MemoryBudget(limit, daily_cap)
+        if request.param == "file":
+            return FileBudget(limit, str(tmp_path / "budget.json"), daily_cap)
+        url = request.getfixturevalue("redis_url")
+        return RedisBudget(limit, url, f"test:{request.node.name}:{id(tmp_path)}", daily_cap)
+
+    if request.param == "memory":
+        shared = {}
+
+        def make_shared(limit: Limit, daily_cap: int | None = None):
+            # One object stands for the whole process: the memory budget is not shared further.
+            return shared.setdefault("budget", MemoryBudget(limit, daily_cap))
+
+        return make_shared
+    return make
+
+
+def grants_in(budget, seconds: float) -> int:
+    """How many calls the budget grants within ``seconds`` (a caller asking all the while)."""
+    deadline = time.monotonic() + seconds
+    granted: list[float] = []
+
+    def take():
+        try:
+            while time.monotonic() < deadline:
+                budget.acquire()
+                granted.append(time.monotonic())
+        except Exception:  # the budget's Redis stopped after the test: nothing left to measure
+            return
+
+    # A daemon: its last request may wait past the deadline for a slot it no longer needs.
+    threading.Thread(target=take, daemon=True).start()
+    time.sleep(seconds + 0.05)
+    return sum(1 for stamp in granted if stamp <= deadline)
+
+
+def test_a_learned_limit_lowers_every_sharers_budget(make_budget):
+    one = make_budget(Limit(20, 1.0, 0.0))
+    other = make_budget(Limit(20, 1.0, 0.0))
+    assert one.learn(3, 1.0) is True
+    assert one.learn(3, 1.0) is False and one.learn(10, 1.0) is False  # nothing lower to learn
+    grant = other.acquire()
+    assert (grant.limit.calls, grant.limit.period_seconds) == (3, 1.0)
+    assert grants_in(other, 0.6) <= 2  # 3 per second, one already taken
+
+
+def test_a_learned_limit_expires(make_budget, monkeypatch):
+    monkeypatch.setattr(rate_limit, "LEARNED_TTL_SECONDS", 0.3)
+    budget = make_budget(Limit(20, 1.0, 0.0))
+    budget.learn(3, 1.0)
+    assert budget.acquire().limit.calls == 3
+    time.sleep(0.4)
+    assert budget.acquire().limit.calls == 20
+
+
+def test_the_daily_cap_is_never_exceeded_and_counted_for_every_sharer(make_budget):
+    one = make_budget(Limit(100, 1.0, 0.0), daily_cap=5)
+    other = make_budget(Limit(100, 1.0, 0.0), daily_cap=5)
+    assert [one.acquire().calls_today for _ in range(3)] == [1, 2, 3]
+    assert [other.acquire().calls_today for _ in range(2)] == [4, 5]
+    with pytest.raises(LeadSquaredDailyCapReached) as info:
+        one.acquire()
+    message = str(info.value)
+    assert "5 of 5 calls used today" in message and "resets at" in message and "UTC" in message
+    assert info.value.resets_at.hour == 0 and info.value.resets_at > datetime.now(timezone.utc)
+
+
+def test_the_day_resets_at_midnight_utc():
+    state = rate_limit._empty_state()
+    limit = Limit(100, 1.0, 0.0)
+    late = datetime(2026, 1, 1, 23, 59, 59, tzinfo=timezone.utc).timestamp()
+    for n in range(2):
+        assert rate_limit._take(state, late + n, late, limit, 2)[1].calls_today == n + 1
+    with pytest.raises(LeadSquaredDailyCapReached):
+        rate_limit._take(state, late + 3, late, limit, 2)
+    assert rate_limit._take(state, late + 4, late + 2, limit, 2)[1].calls_today == 1
+
+
+def test_an_assumed_limit_grants_few_calls_beyond_what_the_server_confirmed(make_budget):
+    budget = make_budget(Limit(20, 1.0, 0.0, stated=False))
+    positions = [budget.acquire().position for _ in range(UNCONFIRMED_IN_FLIGHT)]
+    assert positions == list(range(UNCONFIRMED_IN_FLIGHT))
+    assert grants_in(budget, 0.3) == 0  # nothing confirmed yet: wait for answers
+    budget.confirm(2)
+    assert grants_in(budget, 0.3) == 2
+    stated = make_budget(Limit(20, 1.0, 0.0, stated=True))
+    assert stated is budget or grants_in(stated, 0.3) > UNCONFIRMED_IN_FLIGHT

@@ -6,17 +6,18 @@ own shape, each exactly once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from airflow.exceptions import AirflowNotFoundException
 
 from airflow_provider_leadact.airflow_compat import BaseHook, mask_secret
-from airflow_provider_leadact.client import STAT_NAMES, LeadSquaredClient
+from airflow_provider_leadact.client import STAT_NAMES, USER_PATH, LeadSquaredClient
 from airflow_provider_leadact.connection import CONN_TYPE, LeadSquaredSettings, settings_from_connection
 from airflow_provider_leadact.exceptions import (
     LeadSquaredApiError,
@@ -42,7 +43,6 @@ from airflow_provider_leadact.validation import (
 )
 
 ACTIVITIES_PATH = "/v2/ProspectActivity.svc/Retrieve"
-USER_PATH = "/v2/Authentication.svc/UserByAccessKey.Get"
 RECENTLY_MODIFIED_PATH = "/v2/LeadManagement.svc/Leads.RecentlyModified"
 DATE_RANGE_PATH = "/v2/ProspectActivity.svc/RetrieveRecentlyModified"
 CHANGE_HISTORY_PATH = "/v2/ProspectActivity.svc/RetrieveActivityChange"
@@ -51,8 +51,10 @@ RECORD_SOURCE_FIELDS: tuple[str, ...] = (*API_FIELDS, "Data", "ActivityFields")
 #: Leads.RecentlyModified returns at most this many leads per call.
 LEADS_PAGE_SIZE = 1000
 API_DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
-#: Leads fetched one at a time while the server's RecordCount reading is unknown.
-WARM_UP_LEADS = 3
+#: ``on_page(lead_id, activities)``: called after each page of a lead.
+PageCallback = Callable[[str, int], None]
+#: Executors whose tasks run on several machines: a budget on one machine does not hold there.
+DISTRIBUTED_EXECUTORS = ("Celery", "Kubernetes", "Edge")
 
 
 class LeadSquaredHook(BaseHook):
@@ -140,6 +142,17 @@ class LeadSquaredHook(BaseHook):
         # Airflow masks the password but not the login, and the Access Key lives in login.
         mask_secret(settings.access_key)
         mask_secret(settings.secret_key)
+        executor = _distributed_executor()
+        if executor and not settings.rate_limit_backend.cross_machine:
+            self.log.warning(
+                "Airflow's executor is %s, so tasks may run on several machines, but connection %r shares "
+                "its rate-limit budget (rate_limit_backend %s) only within one machine: workers on other "
+                "machines would each spend the account's whole limit. Set the extra rate_limit_backend to "
+                "redis://<host>:6379/0 (a Redis every worker reaches)",
+                executor,
+                settings.conn_id,
+                settings.rate_limit_backend,
+            )
         return settings
 
     @cached_property
@@ -188,27 +201,48 @@ class LeadSquaredHook(BaseHook):
     def test_connection(self) -> tuple[bool, str]:
         """Check the keys and host through ``UserByAccessKey.Get``.
 
-        :return: ``(True, "Connected as <user>")`` or ``(False, <what to fix>)``; never a key.
+        The message names the host tested (Airflow tests a form under a temporary connection
+        id, which would mean nothing to the user), and the account's own API host when the
+        connection's is another.
+
+        :return: ``(True, "Connected to <host> as <user>")`` or ``(False, <what to fix>)``; never a key.
         """
         try:
+            settings = self.settings
+        except LeadSquaredError as exc:
+            return False, self._for_test(str(exc))
+        client = LeadSquaredClient(settings, logger=self.log, name="this connection")
+        try:
             # Someone is waiting behind the UI's Test button: two short attempts, not a task's patience.
-            user = self.client.call(
+            user = client.call(
                 "GET",
                 USER_PATH,
-                what="UserByAccessKey.Get",
+                what=f"UserByAccessKey.Get on {settings.base_url}",
                 attempts=2,
-                timeout=min(10.0, self.settings.timeout_seconds),
+                timeout=min(10.0, settings.timeout_seconds),
             )
         except LeadSquaredError as exc:
-            return False, self._scrub(str(exc))
+            return False, self._for_test(client.scrub(str(exc)))
         except Exception as exc:
-            return False, self._scrub(f"{type(exc).__name__}: {exc}")
+            return False, self._for_test(client.scrub(f"{type(exc).__name__}: {exc}"))
+        finally:
+            client.close()
         if not isinstance(user, dict):
-            return False, "UserByAccessKey.Get answered something other than a user"
+            return False, f"UserByAccessKey.Get on {settings.base_url} answered something other than a user"
         name = " ".join(str(user.get(k) or "") for k in ("FirstName", "LastName")).strip()
         email = user.get("EmailAddress")
         who = f"{name} <{email}>" if email else name or str(user.get("Id", "unknown user"))
-        return True, f"Connected to {self.settings.base_url} as {who}"
+        found = client.account_host_of(user)
+        if found and found != settings.base_url:
+            return True, (
+                f"Keys accepted by {settings.base_url} as {who}, but this account's API host is {found}: "
+                f"set the host to {urlsplit(found).netloc} (until then every run finds it after a 401)"
+            )
+        return True, f"Connected to {settings.base_url} as {who}"
+
+    def _for_test(self, message: str) -> str:
+        # The UI tests a form under a random temporary id: name "this connection" instead.
+        return message.replace(f"connection {self.leadsquared_conn_id!r}", "this connection")
 
     def get_lead_activities(
         self, lead_id: str, activity_event: int | None = None, get_file_url: bool = False
@@ -224,7 +258,9 @@ class LeadSquaredHook(BaseHook):
         event = validate_activity_event(activity_event)
         return self._lead_activities(lead_id, event, get_file_url)
 
-    def _lead_activities(self, lead_id: str, event: int | None, get_file_url: bool) -> Iterator[dict[str, Any]]:
+    def _lead_activities(
+        self, lead_id: str, event: int | None, get_file_url: bool, on_page: PageCallback | None = None
+    ) -> Iterator[dict[str, Any]]:
         params = {"leadId": lead_id}
         if get_file_url:
             params["getFileURL"] = "true"
@@ -254,18 +290,13 @@ class LeadSquaredHook(BaseHook):
             max_pages=self.settings.max_pages,
             lead_id=lead_id,
         ):
+            if on_page is not None:
+                on_page(lead_id, len(page))
             yield from page
 
     def concurrency(self) -> int:
         """How many leads to fetch at once (see :meth:`LeadSquaredClient.concurrency`)."""
         return self.client.concurrency()
-
-    def _target_in_flight(self, started: int) -> int:
-        # Until an answer shows whether RecordCount is the lead's total, every lead of a burst
-        # would pay a probe call for a single page: the first few leads go one at a time.
-        if self.profile.totals is None and started < WARM_UP_LEADS:
-            return 1
-        return self.concurrency()
 
     def iter_leads_activities(
         self,
@@ -274,6 +305,8 @@ class LeadSquaredHook(BaseHook):
         get_file_url: bool = False,
         window: Window | None = None,
         floors: Mapping[str, str | None] | None = None,
+        *,
+        on_page: PageCallback | None = None,
     ) -> Iterator[tuple[str, list[dict[str, Any]]]]:
         """Fetch many leads concurrently, yielding ``(lead_id, activities)`` as each completes.
 
@@ -288,13 +321,15 @@ class LeadSquaredHook(BaseHook):
             :meth:`get_changed_lead_ids`); None for every activity.
         :param floors: with a window, each lead's floor from :meth:`get_changed_lead_ids`:
             paging a lead stops at its first activity created before it.
+        :param on_page: called as ``on_page(lead_id, activities)`` after each page (from the
+            fetching threads), e.g. to log progress while a long lead is being paged.
         """
         ids = normalize_lead_ids(lead_ids)
         event = validate_activity_event(activity_event)
         self.settings  # noqa: B018 - read the connection (and refuse a bad one) before any thread starts
 
         def one(lead_id: str) -> list[dict[str, Any]]:
-            activities = self._lead_activities(lead_id, event, get_file_url)
+            activities = self._lead_activities(lead_id, event, get_file_url, on_page)
             if window is not None:
                 activities = changed_in_lead(activities, window, (floors or {}).get(lead_id))
             return list(activities)
@@ -304,8 +339,10 @@ class LeadSquaredHook(BaseHook):
         pool = ThreadPoolExecutor(max_workers=self.settings.max_concurrency, thread_name_prefix="leadact")
         try:
             while position < len(ids) or pending:
-                # Refill up to the current target; it grows if calls turn out slow.
-                while position < len(ids) and len(pending) < self._target_in_flight(position):
+                # Refill up to the current target; it grows if calls turn out slow. Leads start
+                # together from the first: the budget paces their calls, and the paging reading
+                # is probed once for all of them (see paging.ServerProfile.claim_probe).
+                while position < len(ids) and len(pending) < self.concurrency():
                     pending[pool.submit(one, ids[position])] = ids[position]
                     position += 1
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -462,6 +499,20 @@ def _count_and_rows(payload: Any, key: str, id_key: str, what: str) -> tuple[int
         raise LeadSquaredApiError(f"{what}: {key} is not a list of activities")
     count = payload.get("RecordCount")
     return (count if isinstance(count, int) and not isinstance(count, bool) else None), rows
+
+
+def _distributed_executor() -> str | None:
+    """The configured executor when its tasks may run on several machines, else None."""
+    try:
+        from airflow.configuration import conf
+
+        configured = str(conf.get("core", "executor", fallback="") or "")
+    except Exception:  # a task runner without Airflow's configuration: nothing to tell
+        return None
+    for name in configured.split(","):
+        if any(kind in name.strip().rsplit(".", 1)[-1] for kind in DISTRIBUTED_EXECUTORS):
+            return name.strip()
+    return None
 
 
 def _as_utc(value: datetime, name: str) -> datetime:

@@ -215,7 +215,6 @@ ROWS: dict[str, Row] = {
     "keys that are blanks": Row("no keys", keys("   ", "\t"), ("has no Access Key (login)",)),
     # -- hosts -------------------------------------------------------------------------------
     "host with spaces": Row("host", host("not a host"), ("is not a host name or base URL", "expected e.g.")),
-    "no host": Row("host", host(""), ("has no host", "api-in21.leadsquared.com")),
     "plain http to a remote host": Row(
         "host",
         host("http://api-in21.leadsquared.com"),
