@@ -92,3 +92,15 @@ def test_any_content_round_trips_through_json_without_loss(data, fields):
         decoded = record["activity_fields"][key]
         if decoded != value:  # decoded from a JSON string: re-encoding gives the same value
             assert json.loads(value) == decoded
+
+
+def test_the_readme_lists_the_declared_columns_in_order() -> None:
+    # The README's description of the table is a hand-written copy of RECORD_COLUMNS.
+    import re
+    from pathlib import Path
+
+    from airflow_provider_leadact.records import RECORD_COLUMNS
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text("utf-8")
+    described = readme[readme.index("`records.RECORD_COLUMNS`:") : readme.index("Rows are upserted by `id`")]
+    assert re.findall(r"`([a-z_]+)`", described) == [column.name for column in RECORD_COLUMNS]

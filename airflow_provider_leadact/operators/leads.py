@@ -9,13 +9,10 @@ of its **last** change: fit for "every lead" listings, not for what changed on a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import pendulum
 from airflow.sdk import BaseOperator
 
-from airflow_provider_leadact.exceptions import LeadSquaredConfigError
 from airflow_provider_leadact.hooks.leadsquared import LeadSquaredHook
 from airflow_provider_leadact.listing import Window
 from airflow_provider_leadact.sinks.base import validate_batch_size
@@ -26,27 +23,6 @@ if TYPE_CHECKING:
 
 #: Leads per batch by default: one mapped task fetches a few hundred API pages at most.
 DEFAULT_LEADS_PER_BATCH = 100
-
-
-def to_datetime(value: Any, name: str) -> datetime:
-    """Read a rendered date (a datetime, or text such as ``2025-01-03T00:00:00+00:00``) as a datetime.
-
-    Text without an offset is taken as UTC, as the API's own times are.
-
-    :raises LeadSquaredConfigError: naming the parameter, when the value is not a date.
-    """
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, str) and value.strip():
-        try:
-            parsed = pendulum.parse(value.strip(), tz="UTC")
-        except ValueError as err:  # pendulum's ParserError is a ValueError
-            raise LeadSquaredConfigError(f"{name} {value!r} is not a date and time: {err}") from err
-        if isinstance(parsed, datetime):
-            return parsed
-    raise LeadSquaredConfigError(
-        f"{name} must be a date and time (e.g. '{{{{ data_interval_start }}}}'), got {value!r}"
-    )
 
 
 class LeadSquaredRecentlyModifiedLeadsOperator(BaseOperator):
@@ -82,8 +58,8 @@ class LeadSquaredRecentlyModifiedLeadsOperator(BaseOperator):
 
     def execute(self, context: Context) -> list[list[str]]:
         """Return the modified leads' ids in batches of ``batch_size`` (oldest change first)."""
-        start = to_datetime(self.from_date, "from_date")
-        end = to_datetime(self.to_date, "to_date")
+        window = Window.of(self.from_date, self.to_date)
+        start, end = window.start, window.end
         hook = LeadSquaredHook(leadsquared_conn_id=self.leadsquared_conn_id)
         lead_ids = hook.get_recently_modified_lead_ids(start, end)
         batches = [lead_ids[i : i + self.batch_size] for i in range(0, len(lead_ids), self.batch_size)]

@@ -252,3 +252,25 @@ def test_every_operator_module_is_registered() -> None:
         ):
             with_operators.add(module.__name__)
     assert with_operators == registered
+
+
+@pytest.mark.parametrize("filter_on", ["ModifiedOn", "CreatedOn"])
+def test_an_event_code_keeps_only_its_changes_on_both_paths(sandbox, tmp_path: Path, filter_on) -> None:
+    sandbox.configure(range_filter_on=filter_on)
+    start = busy_day(sandbox)
+    end = start + timedelta(days=1)
+    truth = {k: r for k, r in flattened_changed(sandbox, start, end).items() if r["event_code"] == 22}
+    assert truth
+    listed = tmp_path / "listed.jsonl"
+    LeadSquaredChangedActivitiesToObjectStorageOperator(
+        task_id="t", from_date=start, to_date=end, activity_event="22", path=str(listed)
+    ).execute({})
+    assert read_jsonl(listed) == truth
+    batches = LeadSquaredChangedLeadsOperator(
+        task_id="leads", from_date=start, to_date=end, activity_event=22, batch_size=1000
+    ).execute({})
+    per_lead = tmp_path / "per-lead.jsonl"
+    LeadSquaredActivitiesToObjectStorageOperator(
+        task_id="f", lead_ids=batches[0], changed_from=start, changed_to=end, activity_event=22, path=str(per_lead)
+    ).execute({})
+    assert read_jsonl(per_lead) == truth
