@@ -164,13 +164,16 @@ class _LeadPager:
         if mode is None:
             try:
                 record_count, probe, new = self.get(1)
+                if probe:
+                    # Learned before the page is handed on: a caller may stop reading here (a
+                    # lead fetched within a window), and the waiting leads need the answer.
+                    mode = self.classify(first, probe)
+                    self.profile.learn(offset_mode=mode)
             finally:
                 self.profile.probe_done()
             yield new
-            if not probe:
+            if not probe or mode is None:
                 return
-            mode = self.classify(first, probe)
-            self.profile.learn(offset_mode=mode)
             consumed = 1 + len(probe) if mode == "row" else consumed
             if mode == "page0":
                 consumed += len(probe)

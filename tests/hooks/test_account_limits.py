@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_leadact.exceptions import LeadSquaredDailyCapReached, LeadSquaredDailyLimitError
+from tests.support.connections import connection_json
 
 WORKER = Path(__file__).with_name("budget_worker.py")
 
@@ -57,9 +58,8 @@ def test_a_stated_limit_is_used_from_the_first_call(make_sandbox, make_hook):
 def test_processes_learn_the_limit_once_for_all(make_sandbox, tmp_path):
     sandbox = make_sandbox(rate_limit_calls=4, rate_limit_period=1.0, latency=0.05)
     ids = one_page_leads(sandbox, 18)
-    conn = json.loads(sandbox.connection_json())
-    conn["extra"] = {"rate_limit_period_seconds": 1, "rate_limit_backend": f"file:{tmp_path}"}
-    env = {**os.environ, "AIRFLOW_CONN_LSQ_SHARED": json.dumps(conn), "PYTHONPATH": str(WORKER.parents[2])}
+    conn = connection_json(sandbox, fast=False, rate_limit_period_seconds=1, rate_limit_backend=f"file:{tmp_path}")
+    env = {**os.environ, "AIRFLOW_CONN_LSQ_SHARED": conn, "PYTHONPATH": str(WORKER.parents[2])}
     procs = []
     for n in range(3):
         out = tmp_path / f"worker{n}.json"

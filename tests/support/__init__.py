@@ -10,5 +10,10 @@
 - :mod:`~tests.support.truth`: the sandbox's ground truth as the records sinks hold.
 - :mod:`~tests.support.sql`: reading a sink's table back with the database's own driver.
 - :mod:`~tests.support.paging`: the sandbox's paging readings as an in-process server.
+- :mod:`~tests.support.examples`: the documented example activity.
 - :mod:`~tests.support.airflow_env`: a DAGs folder made runnable by ``dag.test()``.
+- :mod:`~tests.support.airflow_deployment`, :mod:`~tests.support.deployment_scenario`,
+  :mod:`~tests.support.browser`, :mod:`~tests.support.netns`, :mod:`~tests.support.forward`:
+  a real Airflow deployment (processes, workers on separate network namespaces, a browser)
+  for the deployment suite.
 """

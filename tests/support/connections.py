@@ -26,6 +26,7 @@ def connection_json(
     *,
     login: str | None = _FROM_TARGET,
     password: str | None = _FROM_TARGET,
+    fast: bool = True,
     **extra: Any,
 ) -> str:
     """A LeadSquared connection as JSON (for ``AIRFLOW_CONN_<ID>``), with :data:`FAST` extras.
@@ -34,7 +35,9 @@ def connection_json(
         base URL (with the shared sandbox's :data:`~tests.support.sandbox.KEYS`).
     :param login: the access key; ``None`` leaves it out.
     :param password: the secret key; ``None`` leaves it out.
-    :param extra: connection extras, over :data:`FAST`.
+    :param fast: start from :data:`FAST`; ``False`` keeps the provider's defaults for every
+        extra not given (for tests of the defaults themselves).
+    :param extra: connection extras.
     """
     if isinstance(target, Sandbox):
         host = target.account_url
@@ -47,6 +50,6 @@ def connection_json(
             "host": host,
             "login": keys["access_key"] if login is _FROM_TARGET else login,
             "password": keys["secret_key"] if password is _FROM_TARGET else password,
-            "extra": {**FAST, **extra},
+            "extra": {**FAST, **extra} if fast else extra,
         }
     )
