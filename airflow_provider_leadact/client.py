@@ -344,15 +344,14 @@ class LeadSquaredClient:
             raise LeadSquaredTransientError(f"{what}: connection failed ({type(exc).__name__})") from None
         self._latencies.append(time.monotonic() - started)
         try:
-            return self.classify(response, what, base_url)
+            payload = self.classify(response, what, base_url)
         except LeadSquaredRateLimited:
             raise
         except LeadSquaredError:
-            self._confirm(budget, grant)
+            self._confirm(budget, grant)  # refused, but not by the rate limit: the window held it
             raise
-        finally:
-            if response.ok:
-                self._confirm(budget, grant)
+        self._confirm(budget, grant)
+        return payload
 
     def _note(self, grant: Grant) -> None:
         with self._stats_lock:

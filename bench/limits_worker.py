@@ -75,9 +75,13 @@ def progress(conn_id: str, lead_id: str, out: str) -> None:
     started = time.time()
     # What the operators pass: the page callback where this version of the code has one.
     extra = {"on_page": tracker.page_fetched} if hasattr(tracker, "page_fetched") else {}
+    if hasattr(tracker, "start"):
+        tracker.start()
     for _, rows in hook.iter_leads_activities([lead_id], **extra):
         tracker.lead_done(len(rows))
     finished = time.time()
+    if hasattr(tracker, "close"):
+        tracker.close()
     marks = [started, *lines.at, finished]
     gaps = [b - a for a, b in itertools.pairwise(marks)]
     result = {"seconds": finished - started, "lines": len(lines.at), "longest_gap": max(gaps) if gaps else None}

@@ -154,6 +154,7 @@ class LeadSquaredToSinkOperator(BaseOperator, abc.ABC):
             "activity_event": event,
             "api_calls": int(stats.get("calls", 0)),
             "rate_limit_waits": int(stats.get("rate_limit_waits", 0)),
+            "api_calls_today": int(stats.get("calls_today", 0)),
         }
         self.log.info("Wrote %d activities to %s (%d API calls)", written, sink.location, summary["api_calls"])
         self._annotate_asset_events(context, summary)
@@ -221,22 +222,23 @@ class LeadSquaredActivitiesBaseOperator(LeadSquaredToSinkOperator):
         return described
 
     def records(self, hook: LeadSquaredHook, event: int | None) -> Iterator[Record]:
-        progress = FetchProgress(len(self._lead_ids), self.log, lambda: hook.stats)
         self.log.info(
             "%d leads%s", len(self._lead_ids), f", activities changed in {self._window}" if self._window else ""
         )
         # Each lead's activities arrive as one list when the lead completes (in completion
         # order); they are flattened and handed on one by one so the sink can stream them.
-        for lead_id, activities in hook.iter_leads_activities(
-            self._lead_ids,
-            activity_event=event,
-            get_file_url=self.get_file_url,
-            window=self._window,
-            floors=self._floors,
-        ):
-            for activity in activities:
-                yield flatten_activity(activity, lead_id)
-            progress.lead_done(len(activities))
+        with FetchProgress(len(self._lead_ids), self.log, lambda: hook.stats) as progress:
+            for lead_id, activities in hook.iter_leads_activities(
+                self._lead_ids,
+                activity_event=event,
+                get_file_url=self.get_file_url,
+                window=self._window,
+                floors=self._floors,
+                on_page=progress.page_fetched,
+            ):
+                for activity in activities:
+                    yield flatten_activity(activity, lead_id)
+                progress.lead_done(len(activities))
 
 
 class LeadSquaredChangedActivitiesBaseOperator(LeadSquaredToSinkOperator):

@@ -11,13 +11,18 @@ from collections.abc import Callable, Mapping
 DEFAULT_LOG_INTERVAL_SECONDS = 15.0
 #: Progress lines per task when leads complete quickly (one every 5 %).
 _STEPS = 20
+#: The ticker's line comes a little before the interval is up (at this fraction of it), so
+#: no silence reaches the interval.
+_TICK_AT = 0.97
 
 
 class FetchProgress:
     """Counts leads and activities and logs a line every 5 % of leads or every interval.
 
-    Pass :meth:`page_fetched` to the hook (``on_page``) so that a line also comes at least
-    every interval while a long lead is being paged.
+    Between :meth:`start` and :meth:`close` (or in a ``with`` block) a ticker thread logs a
+    line whenever the interval is about to pass without one, so the log shows progress at
+    least every interval even while one long lead is being paged or a call waits; pass
+    :meth:`page_fetched` to the hook (``on_page``) so those lines count the pages fetched.
 
     :param total: leads to fetch.
     :param log: the task's logger.
@@ -43,6 +48,39 @@ class FetchProgress:
         self._interval = interval
         self._step = max(1, total // _STEPS)
         self._started = self._last = time.monotonic()
+        self._stopped = threading.Event()
+        self._ticker: threading.Thread | None = None
+
+    def start(self) -> FetchProgress:
+        """Start the ticker (see the class docstring); returns ``self``."""
+        if self._ticker is None:
+            self._ticker = threading.Thread(target=self._tick, name="leadact-progress", daemon=True)
+            self._ticker.start()
+        return self
+
+    def close(self) -> None:
+        """Stop the ticker."""
+        self._stopped.set()
+
+    def __enter__(self) -> FetchProgress:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _tick(self) -> None:
+        while True:
+            with self._lock:
+                wait = self._last + self._interval * _TICK_AT - time.monotonic()
+            if self._stopped.wait(max(wait, 0.05)):
+                return
+            with self._lock:
+                now = time.monotonic()
+                due = now - self._last >= self._interval * _TICK_AT
+                if due:
+                    self._last = now
+            if due:
+                self.log_line()
 
     def lead_done(self, activities: int) -> None:
         """Count one finished lead and its activities; log when a line is due."""

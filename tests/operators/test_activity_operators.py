@@ -40,6 +40,7 @@ def test_object_storage_operator_writes_the_truth(activity_sandbox, truth_record
     assert read_jsonl(path) == truth
     assert summary["leads"] == 60 and summary["activities"] == len(truth)
     assert summary["location"] == f"file://{path}"
+    assert summary["api_calls_today"] >= summary["api_calls"] > 0  # today's count spans every task
     assert "secret" not in json.dumps(summary).lower()
     assert [a.uri for a in op.outlets] == [f"file://{path}"]
 
