@@ -175,7 +175,7 @@ def build_base_url(conn_id: str, host: str | None, port: int | None = None, sche
     """Turn the connection's host into the API's base URL.
 
     Accepts a region host name (``api-in21.leadsquared.com``, https is implied) or a full base
-    URL (``http://127.0.0.1:8080`` for the sandbox); an empty host is the global host
+    URL (``http://127.0.0.1:8765`` for the sandbox); an empty host is the global host
     (:data:`GLOBAL_HOST`), from which the client finds the account's region host. Plain http
     is only accepted for loopback hosts, so keys never cross a network unencrypted. A port of
     0 (what Airflow's form sends for its hidden port field) is no port.
@@ -197,7 +197,7 @@ def build_base_url(conn_id: str, host: str | None, port: int | None = None, sche
     if not hostname or not (_HOST.match(hostname) or _is_ip(hostname)) or parts.query or parts.fragment:
         raise LeadSquaredConfigError(
             f"connection {conn_id!r}: host {host!r} is not a host name or base URL; "
-            "expected e.g. api-in21.leadsquared.com or http://127.0.0.1:8080"
+            "expected e.g. api-in21.leadsquared.com or http://127.0.0.1:8765"
         )
     if parts.username or parts.password:
         raise LeadSquaredConfigError(

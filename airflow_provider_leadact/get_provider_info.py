@@ -11,7 +11,7 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
     "hidden-fields": ["schema", "port"],
     "relabeling": {"login": "Access Key", "password": "Secret Key", "host": "API host"},
     "placeholders": {
-        "host": "api-in21.leadsquared.com (your region's API host) or http://127.0.0.1:8080 (sandbox)",
+        "host": "api-in21.leadsquared.com (your region's API host) or http://127.0.0.1:8765 (sandbox)",
         "login": "u$r1234567890abcdef (Access Key)",
         "password": "Secret Key",
         "extra": '{"rate_limit_calls": 25, "rate_limit_period_seconds": 5, "rate_limit_backend": "memory"}',

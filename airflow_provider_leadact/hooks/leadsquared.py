@@ -62,7 +62,7 @@ class LeadSquaredHook(BaseHook):
 
     The connection (type ``leadsquared``) holds the Access Key in ``login``, the Secret Key in
     ``password`` and the API host in ``host``: a region host such as
-    ``api-in21.leadsquared.com`` or a full base URL such as ``http://127.0.0.1:8080`` (the
+    ``api-in21.leadsquared.com`` or a full base URL such as ``http://127.0.0.1:8765`` (the
     sandbox). Its optional extras are declared in :data:`~airflow_provider_leadact.extras.EXTRAS`
     (the README's extras table is generated from it). How the server reads ``Paging`` is
     learned from its answers, never configured (see :mod:`.paging`).

@@ -12,7 +12,7 @@ set under each reading (see ``SandboxConfig``) and counts what clients do to it:
         sb.truth_changed("2025-01-03T00:00:00", "2025-01-04T00:00:00")  # an interval's truth
         sb.reset()  # the seed's data, the first settings, no faults, zero counters
 
-From a shell: ``leadact-sandbox --port 8080`` (or ``python -m airflow_provider_leadact.sandbox``).
+From a shell: ``leadact-sandbox --port 8765`` (or ``python -m airflow_provider_leadact.sandbox``).
 
 Where things are: ``config`` (every setting, validated), ``data`` (the generated history and
 its edits), ``page_readings`` (the paging readings, free of HTTP), ``api`` and ``date_range``

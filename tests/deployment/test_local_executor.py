@@ -96,30 +96,27 @@ def test_connection_form_grid_and_task_log_in_chromium(local_deployment) -> None
 
         # The daily DAG's grid: every backfilled run green, and every task of it.
         browser.get(f"{deployment.url}/dags/{DAG_ID}")
-        runs = until(
+        # Each run's bar (above the task cells) links to the run and holds a box in its colour.
+        bar_links = 'a[href*="/runs/backfill__"][href$="/"]'
+        until(
             "the backfill's runs in the grid",
-            lambda: (
-                (found := browser.find_elements(By.CSS_SELECTOR, "[data-run-id^=backfill__]"))
-                and len(found) >= len(INTERVAL_STARTS)
-                and found
-            ),
+            lambda: len(browser.find_elements(By.CSS_SELECTOR, bar_links)) >= len(INTERVAL_STARTS),
         )
         time.sleep(1)
         shot("04-grid")
         colour = "return getComputedStyle(arguments[0]).backgroundColor"
-        # Each run's bar (the duration bar above the task cells) is a link holding a coloured box.
-        bars = browser.find_elements(By.CSS_SELECTOR, "[data-run-id^=backfill__] a > div")
-        assert len(bars) >= len(INTERVAL_STARTS)
-        for bar in bars:
-            assert is_green(browser.execute_script(colour, bar)), bar.get_attribute("outerHTML")[:300]
-        cells = browser.find_elements(By.CSS_SELECTOR, "a[data-testid^=grid-backfill__]")
+        links = browser.find_elements(By.CSS_SELECTOR, bar_links)
+        for link in links:
+            bar = link.find_element(By.CSS_SELECTOR, "div")
+            assert is_green(browser.execute_script(colour, bar)), link.get_attribute("href")
+        cells = browser.find_elements(By.CSS_SELECTOR, "a[id^=grid-backfill__]")
         assert len(cells) >= len(INTERVAL_STARTS) * 4  # four tasks per run
         for cell in cells:
             inner = cell.find_element(By.CSS_SELECTOR, "*")
-            assert is_green(browser.execute_script(colour, inner)), cell.get_attribute("data-testid")
+            assert is_green(browser.execute_script(colour, inner)), cell.get_attribute("id")
 
         # A fetch task's log shows its progress lines.
-        run_id = runs[0].get_attribute("data-run-id")
+        run_id = links[0].get_attribute("href").rstrip("/").rsplit("/runs/", 1)[1]
         browser.get(f"{deployment.url}/dags/{DAG_ID}/runs/{run_id}/tasks/fetch_activities/mapped/0")
         lines = until(
             "progress lines in the fetch task's log",
