@@ -14,12 +14,8 @@ as the DAG processor would.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sqlite3
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -29,6 +25,7 @@ import pendulum
 import pytest
 
 from tests.support.airflow_env import synced_dags_folder
+from tests.support.killed_runs import run_dag_test_and_kill
 from tests.support.truth import flattened_changed
 
 EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
@@ -192,41 +189,19 @@ def test_a_run_under_faults_is_retried_to_the_exact_interval(airflow_env, sandbo
     assert_interval(airflow_env, sandbox, day)
 
 
-RUN_IN_SUBPROCESS = """
-import sys
-import pendulum
-from airflow_provider_leadact.airflow_compat import bundle_dag_bag
-
-bag = bundle_dag_bag(sys.argv[1])
-bag.get_dag("leadsquared_activities_daily").test(logical_date=pendulum.parse(sys.argv[2]))
-"""
-
-
 @pytest.mark.e2e
 def test_a_killed_fetch_run_again_gives_the_exact_interval(airflow_env, sandbox, tmp_path: Path) -> None:
     day = busy_days(sandbox)[5]
     folder = partition(airflow_env, day)
     sandbox.configure(latency=0.05)  # slow enough that the kill lands while a part is written
-    log = tmp_path / "killed.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-c", RUN_IN_SUBPROCESS, str(EXAMPLE_DAGS), (day + timedelta(days=1)).isoformat()],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            env=dict(os.environ),
-        )
-        try:
-            deadline = time.monotonic() + 120
-            while not (folder.exists() and any(folder.glob(".part-*.tmp"))):
-                assert process.poll() is None, f"the run ended before it could be killed: {log.read_text()[-2000:]}"
-                assert time.monotonic() < deadline, "the run never started writing a part"
-                time.sleep(0.01)
-            process.send_signal(signal.SIGKILL)
-        finally:
-            if process.poll() is None:
-                process.kill()
-            process.wait(timeout=30)
-    assert process.returncode == -signal.SIGKILL
+    returncode = run_dag_test_and_kill(
+        EXAMPLE_DAGS,
+        "leadsquared_activities_daily",
+        day + timedelta(days=1),
+        lambda: folder.exists() and any(folder.glob(".part-*.tmp")),
+        tmp_path / "killed.log",
+    )
+    assert returncode == -signal.SIGKILL
     assert any(folder.glob(".part-*.tmp"))  # what SIGKILL leaves: never a part at its final name
 
     sandbox.configure(latency=0.0)

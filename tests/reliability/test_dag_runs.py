@@ -22,8 +22,6 @@ import json
 import os
 import signal
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -38,6 +36,7 @@ from airflow_provider_leadact.airflow_compat import AIRFLOW_VERSION
 from airflow_provider_leadact.sandbox import Sandbox
 from tests.support.airflow_env import synced_dags_folder
 from tests.support.connections import connection_json
+from tests.support.killed_runs import run_dag_test_and_kill
 from tests.support.proxies import FailingLeadsProxy
 from tests.support.sandbox import ALL_KEYS, KEYS, WRONG_KEYS
 from tests.support.sql import as_records, fetch_rows, strictly_equal
@@ -262,18 +261,6 @@ def test_a_run_under_every_fault_ends_with_the_exact_truth(rel: Rel, sandbox: Sa
 
 # -- a killed task ---------------------------------------------------------------------------
 
-RUN_IN_SUBPROCESS = """
-import json, sys
-from pathlib import Path
-import pendulum
-from airflow_provider_leadact.airflow_compat import bundle_dag_bag
-
-bag = bundle_dag_bag(Path(sys.argv[1]))
-run = bag.get_dag(sys.argv[2]).test(logical_date=pendulum.parse(sys.argv[3]), run_conf=json.loads(sys.argv[4]))
-print("RUN STATE", run.state)
-"""
-
-
 def sqlite_count(database: Path, table: str) -> int:
     try:
         with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=1) as db:
@@ -285,32 +272,8 @@ def sqlite_count(database: Path, table: str) -> int:
 def run_and_kill(rel: Rel, when: pendulum.DateTime, conf: dict, ready: Callable[[], bool], name: str) -> None:
     """Run the kill DAG with dag.test() in a subprocess and SIGKILL it as soon as ``ready()``."""
     log = rel.evidence / f"{name}.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                RUN_IN_SUBPROCESS,
-                str(DAGS),
-                "leadact_rel_kill",
-                when.isoformat(),
-                json.dumps(conf),
-            ],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            deadline = time.monotonic() + 90
-            while not ready():
-                assert process.poll() is None, f"the run ended before it could be killed: {log.read_text()[-2000:]}"
-                assert time.monotonic() < deadline, "the run never reached the point to kill it"
-                time.sleep(0.01)
-            process.send_signal(signal.SIGKILL)
-        finally:
-            if process.poll() is None:
-                process.kill()
-            process.wait(timeout=30)
-    assert process.returncode == -signal.SIGKILL
+    returncode = run_dag_test_and_kill(DAGS, "leadact_rel_kill", when, ready, log, conf=conf, timeout=90)
+    assert returncode == -signal.SIGKILL
 
 
 def test_a_killed_task_run_again_ends_with_the_exact_truth(rel: Rel, sandbox: Sandbox, capfd, monkeypatch) -> None:
