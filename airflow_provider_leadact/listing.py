@@ -171,7 +171,9 @@ def _to_utc(value: Any, name: str) -> datetime:
         raise LeadSquaredConfigError(
             f"{name} must be a date and time (e.g. '{{{{ data_interval_start }}}}'), got {value!r}"
         )
-    return value.astimezone(timezone.utc).replace(tzinfo=None) if value.tzinfo else value
+    utc = value.astimezone(timezone.utc) if value.tzinfo else value
+    # A plain datetime (not pendulum's subclass), so that differences are plain timedeltas.
+    return datetime(utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond)
 
 
 def _floor_second(moment: datetime) -> datetime:
@@ -315,6 +317,7 @@ class _RangePager:
         self.early: set[str] = set()
         #: Ids yielded whose CreatedOn lies outside the window (see :func:`iter_changed_rows`).
         self.created_outside: set[str] = set()
+        self.widened = False
 
     @property
     def page_size(self) -> int:
@@ -414,6 +417,8 @@ class _RangePager:
                     found += 1
                     yield row
             done = self.ended(record_count, rows, got)
+            if done and page_index == 1:
+                self.widen(rows)
             if self.profile.filter_on is None:
                 self.probe(rows)
             if self.profile.filter_on == MODIFIED_ON:
@@ -524,9 +529,14 @@ class _RangePager:
         return cursor + half
 
     def widen(self, rows: list[dict[str, Any]]) -> None:
-        """Double a lowered span again while its queries come back light (under half a page)."""
-        if self.profile.span >= CHUNK or len(rows) >= self.page_size // 2:
+        """Double a lowered span again when a query comes back light (under half a page).
+
+        Once per listing: a window heavy in the morning and quiet at night keeps about the
+        span that worked, and quiet days widen it back step by step.
+        """
+        if self.widened or self.profile.span >= CHUNK or len(rows) >= self.page_size // 2:
             return
+        self.widened = True
         span = min(CHUNK, self.profile.span * 2)
         page_size = self.profile.page_size
         if page_size is not None:
@@ -569,6 +579,50 @@ class _RangePager:
             settled = self.profile.totals and len(counts) == 1 and None not in counts and len(ids) >= max(counts)
             if settled or not found:
                 return following
+
+
+#: fetch(FromDate, ToDate, sort column, PageIndex, PageSize, newest first) -> as :data:`FetchRange`.
+FetchOrdered = Callable[[str, str, str, int, int, bool], tuple["int | None", list[dict[str, Any]]]]
+#: Rows the planning probe asks for: enough that one usually shows how the server filters.
+SPAN_PROBE_ROWS = 100
+
+
+def span_of_changes(
+    fetch: FetchOrdered, window: Window, *, profile: ListingProfile, max_pages: int
+) -> Window | None:
+    """The part of ``window`` from its first change to its last, in two or three one-query calls.
+
+    For planning a long range cheaply (a first load's default range starts in 2000): the
+    earliest rows by ``ModifiedOn`` over the whole range, which usually also prove how the
+    server filters (:meth:`_RangePager.probe` settles it otherwise), then the latest row. Only
+    on a server known to filter on ``ModifiedOn`` is the range trimmed: under a ``CreatedOn``
+    filter an activity created before the range may change anywhere in it. None when nothing
+    changed; the whole window when it cannot be told, or when the service refuses a query this
+    long.
+    """
+    pager = _RangePager(lambda lo, hi, column, index, size: fetch(lo, hi, column, index, size, False),
+                        window, SPAN_PROBE_ROWS, profile, max_pages)  # fmt: skip
+    lo, hi = _floor_second(window.start), _ceil_second(window.end)
+    try:
+        _, first_rows = pager.get(lo, hi, MODIFIED_ON, 1)
+    except LeadSquaredPagingError:
+        raise
+    except Exception as exc:
+        if not is_heavy_failure(exc) and not isinstance(exc, LeadSquaredApiError):
+            raise
+        log.info("The date-range listing did not answer for all of %s at once (%s): planning it whole", window, exc)
+        return window
+    if profile.filter_on is None:
+        pager.probe(first_rows)
+    if profile.filter_on != MODIFIED_ON:
+        return window
+    first = [pager.times(row)[1] for row in first_rows]
+    if not any(moment in window for moment in first):
+        return None
+    _, last_rows = fetch(api_time(lo), api_time(hi), MODIFIED_ON, 1, 1, True)
+    last = [parse_api_time(row.get(MODIFIED_ON)) for row in last_rows]
+    ends = [moment for moment in (*first, *last) if moment is not None and moment in window]
+    return Window(min(ends), min(window.end, _floor_second(max(ends)) + _ONE_SECOND))
 
 
 def iter_changed_rows(

@@ -313,3 +313,82 @@ def test_a_lead_is_read_until_its_history_cannot_hold_a_change() -> None:
     shuffled = [newest_first[1], newest_first[0], newest_first[3], newest_first[4], newest_first[2]]
     assert {a["Id"] for a in changed_in_lead(history(shuffled), window, floor)} == {"a2", "a3", "a5"}
     assert len(read) == 5
+
+
+class HeavyServer(Server):
+    """A server whose database gives up on a query matching more than ``heavy`` rows (HTTP 500)."""
+
+    def __init__(self, times, *, heavy: int, **reading) -> None:
+        super().__init__(times, **reading)
+        self.heavy, self.failures, self.spans = heavy, 0, []
+
+    def fetch(self, lo, hi, column, page_index, page_size):
+        from airflow_provider_leadact.exceptions import LeadSquaredApiError
+
+        self.spans.append(parse_api_time(hi) - parse_api_time(lo))
+        matching = [a for a in self.activities.values() if self._between(a[self.filter_on], lo, hi)]
+        if len(matching) > self.heavy:
+            self.calls += 1
+            self.failures += 1
+            raise LeadSquaredApiError("MXDataAccessException: Timeout expired (HTTP 500)", status_code=500)
+        return super().fetch(lo, hi, column, page_index, page_size)
+
+
+@settings(max_examples=150, deadline=None)
+@given(times=st.lists(st.tuples(st.integers(0, 6 * 3600), st.sampled_from([0, 0, 60, -60, 3000])), max_size=120),
+       filter_on=st.sampled_from([MODIFIED_ON, CREATED_ON]), heavy=st.integers(8, 40))  # fmt: skip
+def test_heavy_windows_are_split_and_stay_exact(times, filter_on, heavy) -> None:
+    server = HeavyServer(times, heavy=heavy, filter_on=filter_on)
+    window = Window.of(T0, T0 + timedelta(hours=6))
+    profile = ListingProfile()
+    try:
+        ids = written(server, window, 1000, profile=profile)
+    except Exception as exc:  # only when one 15-minute span alone holds more than the server answers
+        from airflow_provider_leadact.listing import MIN_SPAN
+
+        assert "the smallest asked for" in str(exc)
+        assert any(
+            sum(1 for a in server.activities.values() if lo <= parse_api_time(a[filter_on]) <= lo + MIN_SPAN)
+            > heavy
+            for lo in (T0 + timedelta(seconds=s) for s in range(0, 6 * 3600, 60))
+        )
+        return
+    assert len(ids) == len(set(ids))
+    assert set(ids) == server.truth(window)
+    if server.failures:
+        assert profile.span < timedelta(days=14)
+
+
+def test_a_heavy_window_is_remembered_and_widened_when_light() -> None:
+    # 200 activities in the first hour of a day, none after: the day as one query fails.
+    server = HeavyServer([(s * 18, 0) for s in range(200)], heavy=100)
+    profile = ListingProfile()
+    day = Window.of(T0, T0 + timedelta(days=1))
+    assert sorted(written(server, day, 1000, profile=profile)) == sorted(server.truth(day))
+    assert server.failures and profile.span < timedelta(days=1)
+    # A later listing starts about the span that worked (one doubling after a light query,
+    # so at most one failure where the busy hour is met again), exact all the same.
+    server.failures = 0
+    hour = Window.of(T0, T0 + timedelta(hours=1))
+    assert sorted(written(server, hour, 1000, profile=profile)) == sorted(server.truth(hour))
+    assert server.failures <= 1
+    # Light stretches widen the span again, step by step, up to the usual 14 days.
+    quiet = Server([])
+    for _ in range(12):
+        written(quiet, Window.of(T0 + timedelta(days=2), T0 + timedelta(days=20)), 1000, profile=profile)
+    assert profile.span == timedelta(days=14)
+
+
+def test_the_filter_is_probed_once_and_shared() -> None:
+    # No row proves the reading by its times alone (both inside the window); a probe settles it.
+    shared: dict = {}
+    for filter_on in (MODIFIED_ON, CREATED_ON):
+        server = Server([(10, 20), (12, 0), (14, 0)] * 3, filter_on=filter_on)
+        profile = ListingProfile(on_change=lambda learned: shared.update(learned.facts()))
+        window = Window.of(T0, T0 + timedelta(minutes=1))
+        assert sorted(written(server, window, 2, profile=profile)) == sorted(server.truth(window))
+        assert profile.filter_on == filter_on and shared["filter_on"] == filter_on
+        again = ListingProfile()
+        again.adopt(shared)
+        assert again.filter_on == filter_on and again.sort_column == filter_on
+        shared.clear()

@@ -26,17 +26,15 @@ from airflow_provider_leadact.exceptions import (
 )
 from airflow_provider_leadact.extras import EXTRAS
 from airflow_provider_leadact.listing import (
-    MODIFIED_ON,
     ChangedActivities,
     ChangedListing,
     FetchChanges,
     FetchRange,
     ListingProfile,
     Window,
-    api_time,
     changed_in_lead,
     is_complete_row,
-    parse_api_time,
+    span_of_changes,
 )
 from airflow_provider_leadact.paging import ServerProfile, iter_activity_pages
 from airflow_provider_leadact.rate_limit import CallBudget
@@ -536,33 +534,15 @@ class LeadSquaredHook(BaseHook):
                     yield lead, activity
 
     def change_span(self, from_date: Any, to_date: Any) -> Window | None:
-        """The span from the first to the last ``ModifiedOn`` in ``[from_date, to_date)``; None when nothing changed.
+        """The part of ``[from_date, to_date)`` from its first change to its last; None when nothing changed.
 
-        For planning a long range's windows cheaply: two listing calls of one row, oldest and
-        newest first by ``ModifiedOn``, once the listing is known to filter on ``ModifiedOn``
-        (learned first if need be, from a page of the range). On a server filtering on
-        ``CreatedOn`` the answer cannot bound an older activity's later change, so the whole
-        window is returned.
+        Two or three calls, for planning a long range's windows (see
+        :func:`~airflow_provider_leadact.listing.span_of_changes`); the whole window when the
+        server's listing does not filter on ``ModifiedOn``.
         """
         window = Window.of(from_date, to_date)
-        profile = self.listing_profile
         fetch_range, _ = self._listing_calls(window, None)
-        if profile.filter_on is None:
-            # One page of the range, read as the listing reads it: it usually proves the filter.
-            probe = self.changed_listing(window, None, complete=False).rows()
-            next(probe, None)
-            probe.close()
-        if profile.filter_on != MODIFIED_ON:
-            return window
-        lo, hi = api_time(window.start.replace(microsecond=0)), api_time(window.end)
-        ends = []
-        for newest_first in (False, True):
-            _, found = fetch_range(lo, hi, MODIFIED_ON, 1, 1, newest_first)
-            moments = [parse_api_time(row.get(MODIFIED_ON)) for row in found]
-            ends += [moment for moment in moments if moment is not None and moment in window]
-        if not ends:
-            return None
-        return Window(min(ends), min(window.end, max(ends) + timedelta(seconds=1)))
+        return span_of_changes(fetch_range, window, profile=self.listing_profile, max_pages=self.settings.max_pages)
 
 def _count_and_rows(
     payload: Any, key: str, id_key: str | None, what: str
