@@ -220,6 +220,24 @@ def changed_between(dataset: Dataset, from_time: datetime, to_time: datetime) ->
     return copy.deepcopy(rows)
 
 
+def digest_of(activities: Collection[Mapping[str, Any]]) -> dict[str, Any]:
+    """Summarise activities: how many, of how many leads, and a digest of ids and versions.
+
+    The digest is the SHA-256 of the sorted ``Id|ModifiedOn|ActivityScore`` lines (ids
+    lower-cased): two sets of activities in the same versions have the same digest.
+
+    :param activities: activities in the API's shape.
+    """
+    import hashlib
+
+    lines = sorted(f"{a['Id']}|{a['ModifiedOn']}|{a['ActivityScore']}".lower() for a in activities)
+    return {
+        "activities": len(lines),
+        "leads": len({str(a["RelatedProspectId"]).lower() for a in activities}),
+        "digest": hashlib.sha256("\n".join(lines).encode()).hexdigest(),
+    }
+
+
 def history_days(dataset: Dataset) -> list[str]:
     """Return the UTC days (``YYYY-MM-DD``) on which some activity was last changed, in order.
 
