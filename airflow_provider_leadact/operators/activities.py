@@ -21,6 +21,7 @@ from airflow.sdk import Asset, BaseOperator
 from airflow_provider_leadact.exceptions import LeadSquaredConfigError
 from airflow_provider_leadact.hooks.leadsquared import LeadSquaredHook
 from airflow_provider_leadact.listing import Window, parse_api_time
+from airflow_provider_leadact.operators.deferral import DailyCapDeferrable
 from airflow_provider_leadact.operators.progress import FetchProgress
 from airflow_provider_leadact.records import flatten_activity
 from airflow_provider_leadact.sinks.base import DEFAULT_BATCH_SIZE, ActivitySink, Record, validate_batch_size
@@ -67,12 +68,14 @@ def parse_lead_floors(value: Any) -> tuple[list[str], dict[str, str | None]]:
     return ids, floors
 
 
-class LeadSquaredToSinkOperator(BaseOperator, abc.ABC):
+class LeadSquaredToSinkOperator(DailyCapDeferrable, abc.ABC):
     """Fetch activities through :class:`LeadSquaredHook` and write them to a sink.
 
     Subclasses say where activities come from (:meth:`check_input`, :meth:`records`) and,
     through a sink mixin, where they go (:meth:`make_sink`). Everything templated is validated
     in :meth:`execute` before the first API call; nothing is read or fetched in ``__init__``.
+    A task that meets the account's daily cap defers until the UTC day resets, then runs again
+    (see :mod:`~airflow_provider_leadact.operators.deferral`).
 
     :param leadsquared_conn_id: the LeadSquared connection.
     :param activity_event: only activities with this event code (e.g. 201); None for all.
@@ -131,7 +134,25 @@ class LeadSquaredToSinkOperator(BaseOperator, abc.ABC):
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Fetch and write; return a summary (leads, activities, where written, API calls)."""
+        self._unit, self._written = "the task's leads", 0
+        return self.within_daily_cap(
+            lambda: self._fetch_and_write(context),
+            unit=lambda: self._unit,
+            done=lambda: f"{self._written} activities fetched, {self.kept_when_interrupted()}",
+        )
+
+    def kept_when_interrupted(self) -> str:
+        """What the sink keeps of a unit interrupted midway (for the log)."""
+        return "none kept"
+
+    def _fetch_and_write(self, context: Context) -> dict[str, Any]:
         described = self.check_input()
+        if "window" in described:
+            self._unit = f"the activities changed in {described['window']}"
+        if "leads" in described:
+            self._unit = f"the {described['leads']} leads of this task" + (
+                f" (their activities changed in {described['window']})" if "window" in described else ""
+            )
         event = validate_activity_event(self.activity_event)
         sink = self.make_sink()
         hook = LeadSquaredHook(leadsquared_conn_id=self.leadsquared_conn_id)
@@ -142,7 +163,7 @@ class LeadSquaredToSinkOperator(BaseOperator, abc.ABC):
         self.log.info("Fetching activities%s into %s", f" (event {event})" if event is not None else "", sink.location)
         self.late_summary: dict[str, Any] = {}
         try:
-            written = sink.write(self.records(hook, event))
+            written = sink.write(self._counted(self.records(hook, event)))
         finally:
             hook.close()
         stats = hook.stats
@@ -159,6 +180,11 @@ class LeadSquaredToSinkOperator(BaseOperator, abc.ABC):
         self.log.info("Wrote %d activities to %s (%d API calls)", written, sink.location, summary["api_calls"])
         self._annotate_asset_events(context, summary)
         return summary
+
+    def _counted(self, records: Iterator[Record]) -> Iterator[Record]:
+        for record in records:
+            self._written += 1
+            yield record
 
     def _annotate_asset_events(self, context: Context, summary: dict[str, Any]) -> None:
         """Attach the summary to the asset events this task emits, for downstream DAGs to read."""
@@ -331,6 +357,9 @@ class ObjectStorageSinkMixin(BaseOperator):
             self.path, file_format=self.file_format, batch_size=self.batch_size, base_path=self.base_path
         )
 
+    def kept_when_interrupted(self) -> str:
+        return "none kept (a file is written whole or not at all)"
+
 
 class SqlSinkMixin(BaseOperator):
     """Upsert into a table of any Airflow SQL connection; mixed into the operators above.
@@ -358,6 +387,9 @@ class SqlSinkMixin(BaseOperator):
 
     def make_sink(self) -> SqlSink:
         return SqlSink(self.conn_id, table=self.table, batch_size=self.batch_size)
+
+    def kept_when_interrupted(self) -> str:
+        return "those upserted stay in the table (upserted again, unchanged, when the unit runs again)"
 
 
 class LeadSquaredActivitiesToObjectStorageOperator(ObjectStorageSinkMixin, LeadSquaredActivitiesBaseOperator):

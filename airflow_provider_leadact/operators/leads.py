@@ -11,10 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator
-
 from airflow_provider_leadact.hooks.leadsquared import LeadSquaredHook
 from airflow_provider_leadact.listing import Window
+from airflow_provider_leadact.operators.deferral import DailyCapDeferrable
 from airflow_provider_leadact.operators.mapping import batches as fit_batches
 from airflow_provider_leadact.sinks.base import validate_batch_size
 from airflow_provider_leadact.validation import validate_activity_event
@@ -26,7 +25,7 @@ if TYPE_CHECKING:
 DEFAULT_LEADS_PER_BATCH = 100
 
 
-class LeadSquaredRecentlyModifiedLeadsOperator(BaseOperator):
+class LeadSquaredRecentlyModifiedLeadsOperator(DailyCapDeferrable):
     """Return the ids of the leads modified in ``[from_date, to_date)``, as batches of ids.
 
     The batches feed a mapped fetch: ``.partial(...).expand(lead_ids=leads.output)``.
@@ -63,7 +62,9 @@ class LeadSquaredRecentlyModifiedLeadsOperator(BaseOperator):
         start, end = window.start, window.end
         hook = LeadSquaredHook(leadsquared_conn_id=self.leadsquared_conn_id)
         try:
-            lead_ids = hook.get_recently_modified_lead_ids(start, end)
+            lead_ids = self.within_daily_cap(
+                lambda: hook.get_recently_modified_lead_ids(start, end), unit=f"listing the leads modified in {window}"
+            )
         finally:
             hook.close()
         batches, size = fit_batches(lead_ids, self.batch_size)
@@ -79,7 +80,7 @@ class LeadSquaredRecentlyModifiedLeadsOperator(BaseOperator):
         return batches
 
 
-class LeadSquaredChangedLeadsOperator(BaseOperator):
+class LeadSquaredChangedLeadsOperator(DailyCapDeferrable):
     """Return the leads with an activity changed in ``[from_date, to_date)``, in batches for mapping.
 
     Found with "Get Activities by Date Range" (paged exactly, see
@@ -123,7 +124,9 @@ class LeadSquaredChangedLeadsOperator(BaseOperator):
         event = validate_activity_event(self.activity_event)
         hook = LeadSquaredHook(leadsquared_conn_id=self.leadsquared_conn_id)
         try:
-            changed = hook.list_changed(window.start, window.end, event)
+            changed = self.within_daily_cap(
+                lambda: hook.list_changed(window.start, window.end, event), unit=f"listing what changed in {window}"
+            )
         finally:
             hook.close()
         floors = changed.lead_floors()

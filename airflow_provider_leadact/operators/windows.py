@@ -11,11 +11,10 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator
-
 from airflow_provider_leadact.exceptions import LeadSquaredConfigError
 from airflow_provider_leadact.hooks.leadsquared import LeadSquaredHook
 from airflow_provider_leadact.listing import CHUNK, Window, utc_now
+from airflow_provider_leadact.operators.deferral import DailyCapDeferrable
 from airflow_provider_leadact.operators.mapping import windows as fit_windows
 
 if TYPE_CHECKING:
@@ -25,7 +24,7 @@ if TYPE_CHECKING:
 _CLOCK_SLACK = timedelta(minutes=5)
 
 
-class LeadSquaredWindowsOperator(BaseOperator):
+class LeadSquaredWindowsOperator(DailyCapDeferrable):
     """Return ``[from_date, to_date)`` as windows ``{"from_date", "to_date"}`` for ``.expand_kwargs``.
 
     With ``skip_empty`` (the default), empty stretches before the range's first change and
@@ -77,7 +76,9 @@ class LeadSquaredWindowsOperator(BaseOperator):
         if self.skip_empty:
             hook = LeadSquaredHook(leadsquared_conn_id=self.leadsquared_conn_id)
             try:
-                span = hook.change_span(window.start, window.end)
+                span = self.within_daily_cap(
+                    lambda: hook.change_span(window.start, window.end), unit=f"planning {window}"
+                )
             finally:
                 hook.close()
             calls = int(hook.stats.get("calls", 0))

@@ -270,3 +270,45 @@ def test_manual_dag_with_params(airflow_env, sandbox, truth_records) -> None:
     assert len(files) == 1
     assert {r["id"]: r for r in map(json.loads, files[0].read_text("utf-8").splitlines())} == truth
     assert set(table_rows(airflow_env["db"])) == before | set(truth)
+
+
+@pytest.mark.e2e
+def test_a_first_load_larger_than_the_daily_cap_waits_for_the_reset(
+    airflow_env, sandbox, truth_records, monkeypatch, tmp_path: Path
+) -> None:
+    """A load that needs more calls than the day allows defers at the cap and finishes the next UTC day.
+
+    The clock is the test's: time-machine starts it a minute before midnight, and it runs on.
+    """
+    import time_machine
+
+    from tests.support.connections import connection_json
+
+    cap, used_elsewhere = 15, 12
+    budget = tmp_path / "budget"
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_LEADSQUARED_DEFAULT",
+        connection_json(sandbox, daily_call_cap=cap, rate_limit_backend=f"file:{budget}"),
+    )
+    dag = airflow_env["bag"].get_dag("leadsquared_activities_history")
+    truth = truth_records(sandbox.lead_ids())
+    midnight = datetime(2026, 3, 2, tzinfo=pendulum.UTC)
+    with time_machine.travel(midnight - timedelta(seconds=20), tick=True):
+        # Other integrations of the account used most of the day's calls already.
+        from airflow_provider_leadact.hooks.leadsquared import LeadSquaredHook
+
+        hook = LeadSquaredHook()
+        for _ in range(used_elsewhere):
+            hook.client.budget.acquire()
+        run = dag.test(run_conf={"from_date": "2025-01-01T00:00:00+00:00", "to_date": "2025-02-01T00:00:00+00:00"})
+        finished = datetime.now(pendulum.UTC)
+    assert str(run.state) == "success"
+    assert finished > midnight  # it went on after the reset
+    rows = table_rows(airflow_env["db"])
+    assert {k: rows[k][:3] for k in truth} == {
+        k: (r["lead_id"], r["modified_on"], r["activity_score"]) for k, r in truth.items()
+    }
+    # The cap held: 3 calls before midnight, the rest the next day, never above the cap.
+    state = json.loads(next(budget.glob("leadact-budget-*.json")).read_text())
+    assert state["day"] == "2026-03-02" and 0 < state["day_calls"] <= cap
+    assert sandbox.stats()["calls"] == cap - used_elsewhere + state["day_calls"]
