@@ -39,9 +39,12 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_leadact.exceptions import LeadSquaredConfigError, LeadSquaredPagingError
+
+if TYPE_CHECKING:
+    from airflow_provider_leadact.change_history import ChangeEntry
 
 #: fetch(FromDate, ToDate, sort column, PageIndex, PageSize) -> (RecordCount or None, rows),
 #: rows sorted oldest first by the column.
@@ -336,12 +339,18 @@ def iter_changed_rows(
 
 def iter_change_history(
     fetch: FetchChanges, window: Window, *, page_size: int, max_pages: int
-) -> Iterator[dict[str, Any]]:
-    """Yield the change entries (``ActivityId``, ``RelatedProspectId``, ``ModifiedOn``, ...) in ``window``.
+) -> Iterator[ChangeEntry]:
+    """Yield the change entries in ``window``, read as documented or flat (see :mod:`.change_history`).
 
     Changes already made do not move, so ``PageIndex`` paging is exact; whether
-    ``RecordCount`` is the total is learned as for the listing.
+    ``RecordCount`` is the total is learned as for the listing. An entry whose own time is
+    outside the window is dropped; one without a time is kept (the server chose it for the
+    window, and its lead is fetched within the window anyway). An entry without an activity
+    or a lead is an error naming the window.
     """
+    # Imported here: change_history reads times with this module's parse_api_time.
+    from airflow_provider_leadact.change_history import read_change_entry
+
     profile = ListingProfile()
     size = min(page_size, MAX_CHANGES_PAGE_SIZE)
     calls = 0
@@ -358,8 +367,10 @@ def iter_change_history(
             record_count, entries = fetch(lo, hi, page_index, size)
             profile.learn(page_len=len(entries))
             got += len(entries)
-            for entry in entries:
-                if parse_api_time(entry.get(MODIFIED_ON)) in chunk and entry.get("ActivityId"):
+            what = f"Get Activity Change History (RetrieveActivityChange) for {chunk}, page {page_index}"
+            for raw in entries:
+                entry = read_change_entry(raw, what=what)
+                if entry.changed_on is None or entry.changed_on in chunk:
                     yield entry
             if _ended(profile, record_count, entries, got):
                 break
@@ -416,11 +427,10 @@ def list_changed(
     for row in iter_changed_rows(fetch_range, window, page_size=page_size, profile=profile, max_pages=max_pages):
         changed.rows[str(row["Id"])] = row
     if profile.filter_on != MODIFIED_ON:
+        listed = {activity_id.lower() for activity_id in changed.rows}
         for entry in iter_change_history(fetch_changes, window, page_size=page_size, max_pages=max_pages):
-            activity_id = str(entry["ActivityId"])
-            lead = entry.get("RelatedProspectId")
-            if activity_id not in changed.rows and lead:
-                changed.edited_elsewhere[activity_id] = str(lead)
+            if entry.activity_id not in listed:
+                changed.edited_elsewhere[entry.activity_id] = entry.lead_id
     return changed
 
 

@@ -33,7 +33,7 @@ from airflow_provider_leadact.listing import (
     is_complete_row,
     list_changed,
 )
-from airflow_provider_leadact.paging import ServerProfile, iter_activity_pages
+from airflow_provider_leadact.paging import ServerProfile, iter_activity_pages, record_count_of
 from airflow_provider_leadact.rate_limit import CallBudget
 from airflow_provider_leadact.records import API_FIELDS
 from airflow_provider_leadact.validation import (
@@ -280,8 +280,7 @@ class LeadSquaredHook(BaseHook):
             rows = payload.get("ProspectActivities")
             if not isinstance(rows, list) or not all(isinstance(r, dict) and "Id" in r for r in rows):
                 raise LeadSquaredApiError(f"{what}: ProspectActivities is not a list of activities")
-            count = payload.get("RecordCount")
-            return (count if isinstance(count, int) and not isinstance(count, bool) else None), rows
+            return record_count_of(payload.get("RecordCount")), rows
 
         for page in iter_activity_pages(
             fetch,
@@ -388,8 +387,8 @@ class LeadSquaredHook(BaseHook):
                 lead_id = properties.get("ProspectID")
                 if lead_id:
                     ids.setdefault(str(lead_id).lower(), None)
-            total = payload.get("RecordCount")
-            if not leads or len(leads) < LEADS_PAGE_SIZE or (isinstance(total, int) and len(ids) >= total):
+            total = record_count_of(payload.get("RecordCount"))
+            if not leads or len(leads) < LEADS_PAGE_SIZE or (total is not None and len(ids) >= total):
                 return list(ids)
         raise LeadSquaredError(f"{what}: still paging after {self.settings.max_pages} pages")
 
@@ -442,7 +441,9 @@ class LeadSquaredHook(BaseHook):
             payload = self.client.post_json(
                 CHANGE_HISTORY_PATH, body, what=f"changes in {window} (page {page_index})", expect="Activities"
             )
-            return _count_and_rows(payload, "Activities", "ActivityId", what)
+            # Entries are read (documented or flat shape) and checked one by one by the listing,
+            # which names the missing field; here only the list itself is checked.
+            return _count_and_rows(payload, "Activities", None, f"changes in {window}")
 
         return list_changed(
             fetch_range,
@@ -493,12 +494,13 @@ class LeadSquaredHook(BaseHook):
                     yield lead, activity
 
 
-def _count_and_rows(payload: Any, key: str, id_key: str, what: str) -> tuple[int | None, list[dict[str, Any]]]:
+def _count_and_rows(
+    payload: Any, key: str, id_key: str | None, what: str
+) -> tuple[int | None, list[dict[str, Any]]]:
     rows = payload.get(key)
-    if not isinstance(rows, list) or not all(isinstance(r, dict) and id_key in r for r in rows):
+    if not isinstance(rows, list) or not all(isinstance(r, dict) and (id_key is None or id_key in r) for r in rows):
         raise LeadSquaredApiError(f"{what}: {key} is not a list of activities")
-    count = payload.get("RecordCount")
-    return (count if isinstance(count, int) and not isinstance(count, bool) else None), rows
+    return record_count_of(payload.get("RecordCount")), rows
 
 
 def _distributed_executor() -> str | None:

@@ -163,7 +163,7 @@ class Dataset:
     :ivar seed: the seed the data came from.
     :ivar start: first day of the data's time window.
     :ivar days: length of the time window in days.
-    :ivar changes: change records in the shape of "Get Activity Change History", in the
+    :ivar changes: change records in the flat shape of "Get Activity Change History", in the
         order the edits happened.
     """
 

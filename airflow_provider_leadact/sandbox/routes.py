@@ -60,7 +60,7 @@ def _range(state: SandboxState, request: ApiRequest) -> dict[str, Any]:
 
 
 def _changes(state: SandboxState, request: ApiRequest) -> dict[str, Any]:
-    return state.read(lambda dataset, _config: date_range.retrieve_activity_change(dataset, request.body))
+    return state.read(lambda dataset, config: date_range.retrieve_activity_change(dataset, config, request.body))
 
 
 #: The API: path -> route. Paths match case-insensitively, as WCF matches them.
