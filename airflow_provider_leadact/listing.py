@@ -42,6 +42,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_leadact.exceptions import LeadSquaredConfigError, LeadSquaredPagingError
+from airflow_provider_leadact.records import ACTIVITY_FIELDS, has_activity_fields
 
 if TYPE_CHECKING:
     from airflow_provider_leadact.change_history import ChangeEntry
@@ -464,5 +465,10 @@ def changed_in_lead(
 
 
 def is_complete_row(row: Mapping[str, Any], fields: Iterable[str]) -> bool:
-    """Whether a listed row carries every field the sinks write (so no per-lead call is needed)."""
-    return all(name in row for name in fields)
+    """Whether a listed row carries every field the sinks write (so no per-lead call is needed).
+
+    ``ActivityFields`` counts as present when the row carries the activity's fields in another
+    shape the listing uses (a ``Fields`` list, top-level ``mx_...`` keys; see
+    :func:`~airflow_provider_leadact.records.has_activity_fields`).
+    """
+    return all(name in row or (name == ACTIVITY_FIELDS and has_activity_fields(row)) for name in fields)

@@ -58,7 +58,8 @@ POST /_sandbox/reset, GET|POST /_sandbox/config, POST /_sandbox/faults {"kind", 
 POST /_sandbox/faults/clear, GET /_sandbox/leads, GET /_sandbox/truth[?leadId=],
 GET /_sandbox/truth/changed?from=&to= (ModifiedOn in [from, to), sorted by Id),
 GET /_sandbox/truth/changes?from=&to=, GET /_sandbox/history/days,
-POST /_sandbox/edit {"count", "at", "lead_id"} (edits activities now, or at "at").
+POST /_sandbox/edit {"count", "at", "lead_id"} (edits activities now, or at "at"),
+POST /_sandbox/activities {"activities": [...]} (serves these activities too, as given).
 """
 
 

@@ -191,6 +191,13 @@ def _edit(state: SandboxState, query: Mapping[str, str], body: Mapping[str, Any]
     return {"edited": changes}
 
 
+def _add_activities(state: SandboxState, query: Mapping[str, str], body: Mapping[str, Any]) -> Any:
+    if set(body) != {"activities"}:
+        raise ValueError('send {"activities": [<activity>, ...]}')
+    state.add_activities(body["activities"])
+    return {"added": len(body["activities"])}
+
+
 #: Control endpoints under ``/_sandbox``: (method, path) -> function(state, query, JSON body).
 #: They skip authentication, limits, faults and counters. ``ValueError`` answers 400.
 CONTROL_ROUTES: dict[tuple[str, str], Callable[[SandboxState, Mapping[str, str], Mapping[str, Any]], Any]] = {
@@ -207,4 +214,5 @@ CONTROL_ROUTES: dict[tuple[str, str], Callable[[SandboxState, Mapping[str, str],
     ("POST", "/_sandbox/faults"): _faults,
     ("POST", "/_sandbox/faults/clear"): _clear_faults,
     ("POST", "/_sandbox/edit"): _edit,
+    ("POST", "/_sandbox/activities"): _add_activities,
 }
