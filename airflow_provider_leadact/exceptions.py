@@ -7,6 +7,7 @@ said) and never carries an access or secret key.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 try:
     from airflow.sdk.exceptions import AirflowException, AirflowFailException
@@ -15,7 +16,24 @@ except ImportError:  # pragma: no cover - older Airflow 3 releases
 
 
 class LeadSquaredError(AirflowException):
-    """Base class of every error raised by this provider."""
+    """Base class of every error raised by this provider.
+
+    Every subclass pickles with its message and attributes as they are (a task's error travels
+    between processes: executors, ``multiprocessing``, a trigger's result), whatever its
+    ``__init__`` takes: unpickling restores the instance without calling ``__init__``, whose
+    message may depend on the moment it was built.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _restore, (type(self), self.args, dict(self.__dict__))
+
+
+def _restore(cls: type[LeadSquaredError], args: tuple[Any, ...], state: dict[str, Any]) -> LeadSquaredError:
+    """Rebuild a pickled error: the same class, arguments (hence message) and attributes."""
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class LeadSquaredConfigError(LeadSquaredError, AirflowFailException, ValueError):

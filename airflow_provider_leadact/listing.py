@@ -45,7 +45,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_leadact.exceptions import (
     LeadSquaredApiError,
@@ -54,6 +54,10 @@ from airflow_provider_leadact.exceptions import (
     LeadSquaredRateLimited,
     LeadSquaredTransientError,
 )
+from airflow_provider_leadact.records import ACTIVITY_FIELDS, has_activity_fields
+
+if TYPE_CHECKING:
+    from airflow_provider_leadact.change_history import ChangeEntry
 
 #: fetch(FromDate, ToDate, sort column, PageIndex, PageSize) -> (RecordCount or None, rows),
 #: rows sorted oldest first by the column.
@@ -656,14 +660,18 @@ def iter_changed_rows(
 
 def iter_change_history(
     fetch: FetchChanges, window: Window, *, page_size: int, max_pages: int
-) -> Iterator[dict[str, Any]]:
-    """Yield the change entries made in ``window`` (the API's shape, read with ``read_change_entry``).
+) -> Iterator[ChangeEntry]:
+    """Yield the change entries in ``window``, read as documented or flat (see :mod:`.change_history`).
 
     Changes already made do not move, so ``PageIndex`` paging is exact; whether
-    ``RecordCount`` is the total is learned as for the listing. An entry whose time is
-    known to lie outside the window is dropped (the API's bounds are inclusive to the second);
-    one without a time is kept.
+    ``RecordCount`` is the total is learned as for the listing. An entry whose own time is
+    outside the window is dropped; one without a time is kept (the server chose it for the
+    window, and its lead is fetched within the window anyway). An entry without an activity
+    or a lead is an error naming the window.
     """
+    # Imported here: change_history reads times with this module's parse_api_time.
+    from airflow_provider_leadact.change_history import read_change_entry
+
     profile = ListingProfile()
     size = min(page_size, MAX_CHANGES_PAGE_SIZE)
     calls = 0
@@ -680,9 +688,10 @@ def iter_change_history(
             record_count, entries = fetch(lo, hi, page_index, size)
             profile.learn(page_len=len(entries))
             got += len(entries)
-            for entry in entries:
-                changed_on = parse_api_time(entry.get(MODIFIED_ON)) if isinstance(entry, dict) else None
-                if changed_on is None or changed_on in chunk:
+            what = f"Get Activity Change History (RetrieveActivityChange) for {chunk}, page {page_index}"
+            for raw in entries:
+                entry = read_change_entry(raw, what=what)
+                if entry.changed_on is None or entry.changed_on in chunk:
                     yield entry
             if _ended(profile, size, record_count, entries, got):
                 break
@@ -778,8 +787,6 @@ class ChangedListing:
 
     def rows(self) -> Iterator[tuple[str, dict[str, Any]]]:
         """Yield the complete listed rows; fill :attr:`refetch` with the rest."""
-        from airflow_provider_leadact.change_history import read_change_entry
-
         where = f"activities changed in {self.window} (RetrieveRecentlyModified)"
         outside: set[str] = set()
         for row in iter_changed_rows(
@@ -801,11 +808,9 @@ class ChangedListing:
         self._created_outside = {activity_id.lower() for activity_id in outside}
         if self.profile.filter_on == MODIFIED_ON:
             return
-        what = f"changes in {self.window} (RetrieveActivityChange)"
-        for raw in iter_change_history(
+        for entry in iter_change_history(
             self.fetch_changes, self.window, page_size=self.page_size, max_pages=self.max_pages
         ):
-            entry = read_change_entry(raw, what=what)
             self.named += 1
             self.refetch.setdefault(entry.lead_id, LeadPlan()).add(entry.activity_id, entry.created_on, listed=False)
 
@@ -883,5 +888,10 @@ def changed_in_lead(
 
 
 def is_complete_row(row: Mapping[str, Any], fields: Iterable[str]) -> bool:
-    """Whether a listed row carries every field the sinks write (so no per-lead call is needed)."""
-    return all(name in row for name in fields)
+    """Whether a listed row carries every field the sinks write (so no per-lead call is needed).
+
+    ``ActivityFields`` counts as present when the row carries the activity's fields in another
+    shape the listing uses (a ``Fields`` list, top-level ``mx_...`` keys; see
+    :func:`~airflow_provider_leadact.records.has_activity_fields`).
+    """
+    return all(name in row or (name == ACTIVITY_FIELDS and has_activity_fields(row)) for name in fields)

@@ -86,6 +86,22 @@ class ServerProfile:
                 self._lock.wait()
 
 
+def record_count_of(value: Any) -> int | None:
+    """Read an answer's ``RecordCount``: a count, or None when the answer has none.
+
+    The API sends numbers as strings in places (the documented examples of "Get Activity
+    Change History" do), so a string of digits is a count too. Anything else (absent, null,
+    negative, a bool, text) is no count: paging then relies on page lengths alone.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
 def _ids(rows: list[dict[str, Any]]) -> list[Any]:
     return [row.get("Id") for row in rows]
 
@@ -110,7 +126,8 @@ class _LeadPager:
                 "does not end (raise the connection extra 'max_pages' if the lead really has more)"
             )
         self.calls += 1
-        record_count, rows = self.fetch(offset, self.page_size)
+        count, rows = self.fetch(offset, self.page_size)
+        record_count = record_count_of(count)
         new = []
         for row in rows:
             key = row.get("Id")

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from airflow_provider_leadact.exceptions import LeadSquaredPagingError
-from airflow_provider_leadact.paging import ServerProfile
+from airflow_provider_leadact.paging import ServerProfile, iter_activity_pages, record_count_of
 from tests.support.paging import Server, fetch_all
 
 MODES = list(itertools.product(["page0", "page1", "row"], ["total", "page"]))
@@ -105,3 +105,26 @@ def test_a_reading_that_stops_holding_is_detected_not_silently_lossy():
     server = Server(50, "row", "page", None)
     with pytest.raises(LeadSquaredPagingError, match="no longer pages as 'page1'"):
         fetch_all(server, 10, ServerProfile(offset_mode="page1"))
+
+
+@pytest.mark.parametrize(
+    ("sent", "read"),
+    [(12, 12), ("12", 12), (" 12 ", 12), ("0", 0), (0, 0), (None, None), ("", None), ("-1", None), (-1, None),
+     ("12.0", None), ("twelve", None), (True, None), ("\u0661\u0662", None), ([12], None)],
+)  # fmt: skip
+def test_record_count_as_a_number_or_a_string_of_digits(sent, read):
+    assert record_count_of(sent) == read
+
+
+@pytest.mark.parametrize("offset_mode", ["page0", "page1", "row"])
+def test_record_count_sent_as_a_string_is_the_total_it_says(offset_mode):
+    server = Server(250, offset_mode, "total", None)
+
+    def fetch(offset, row_count):
+        count, rows = server.fetch(offset, row_count)
+        return str(count), rows
+
+    profile = ServerProfile()
+    pages = list(iter_activity_pages(fetch, page_size=100, profile=profile, max_pages=100, lead_id="lead"))
+    assert [row for page in pages for row in page] == server.rows
+    assert profile.totals is True and profile.offset_mode == offset_mode

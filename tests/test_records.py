@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from airflow_provider_leadact.records import COLUMNS, flatten_activity, parse_note, snake_case
-from tests.support.examples import LEAD, activity
+from airflow_provider_leadact.exceptions import LeadSquaredError
+from airflow_provider_leadact.records import COLUMNS, flatten_activity, has_activity_fields, parse_note, snake_case
+from tests.support.examples import DOCUMENTED_ACTIVITY, LEAD, activity, numbers_as_strings
 
 
 def test_documented_example_flattens_to_snake_case_columns():
@@ -104,3 +107,79 @@ def test_the_readme_lists_the_declared_columns_in_order() -> None:
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text("utf-8")
     described = readme[readme.index("`records.RECORD_COLUMNS`:") : readme.index("Rows are upserted by `id`")]
     assert re.findall(r"`([a-z_]+)`", described) == [column.name for column in RECORD_COLUMNS]
+
+
+# -- one activity, any shape --------------------------------------------------------------
+
+
+def in_shape(source: dict[str, Any], shape: str) -> dict[str, Any]:
+    """The activity as the listing may send it: its custom fields elsewhere than ActivityFields."""
+    fields = source["ActivityFields"]
+    if shape == "activity_fields":
+        return source
+    if shape == "top_level":
+        custom = {k: v for k, v in fields.items() if k.startswith("mx_")}
+        return {**source, "ActivityFields": {k: v for k, v in fields.items() if k not in custom}, **custom}
+    rest = {k: v for k, v in source.items() if k != "ActivityFields"}
+    return {**rest, "Fields": [{"Key": k, "Value": v} for k, v in fields.items()]}
+
+
+@pytest.mark.parametrize("shape", ["activity_fields", "top_level", "fields_list"])
+@pytest.mark.parametrize("numbers", [False, True])
+def test_every_shape_gives_the_documented_record(shape: str, numbers: bool) -> None:
+    expected = flatten_activity(DOCUMENTED_ACTIVITY, LEAD)
+    source = numbers_as_strings(DOCUMENTED_ACTIVITY) if numbers else DOCUMENTED_ACTIVITY
+    record = flatten_activity(in_shape(source, shape), LEAD)
+    assert json.dumps(record, sort_keys=True) == json.dumps(expected, sort_keys=True)
+    assert record["extra"] == {}  # neither mx_ keys nor the Fields list are unknown fields
+    assert record["activity_fields"]["mx_Custom_1"]["ModifiedOn"] == "2018-12-12 10:39:21"  # decoded in every shape
+
+
+def test_the_declared_types_of_numbers_and_flags() -> None:
+    record = flatten_activity(numbers_as_strings(DOCUMENTED_ACTIVITY), LEAD)
+    assert (record["event_code"], record["activity_score"], record["activity_type"], record["track_location"]) == (
+        164, 0, 2, 0,
+    )  # fmt: skip
+    assert type(record["event_code"]) is int and type(record["latitude"]) is float
+    assert record["is_email_type"] is False
+    assert flatten_activity(activity(EventCode="322", Latitude="12.5", IsEmailType="true"), LEAD)["latitude"] == 12.5
+    assert flatten_activity(activity(ActivityScore="", TrackLocation=None), LEAD)["activity_score"] is None
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("EventCode", "Stage Change"), ("ActivityScore", "2.5"), ("IsEmailType", "maybe")]
+)
+def test_a_number_that_is_not_one_fails_naming_activity_lead_and_field(field: str, value: str) -> None:
+    with pytest.raises(LeadSquaredError) as caught:
+        flatten_activity(activity(**{field: value}), LEAD)
+    message = str(caught.value)
+    assert "c310391d-6784-418b-b61c-bca2d0a7a645" in message and LEAD in message and field in message
+
+
+def test_activity_fields_win_over_the_other_shapes_when_they_disagree() -> None:
+    record = flatten_activity(
+        activity(
+            ActivityFields={"mx_Custom_2": "from ActivityFields"},
+            Fields=[{"Key": "mx_Custom_2", "Value": "from Fields"}, {"Key": "mx_Custom_3", "Value": "from Fields"}],
+            mx_Custom_3="top level",
+            mx_Custom_4="top level",
+        ),
+        LEAD,
+    )
+    assert record["activity_fields"] == {
+        "mx_Custom_2": "from ActivityFields",
+        "mx_Custom_3": "from Fields",
+        "mx_Custom_4": "top level",
+    }
+
+
+def test_a_fields_list_with_odd_items_loses_nothing() -> None:
+    record = flatten_activity(activity(ActivityFields=None, Fields=[{"Key": "Status", "Value": "x"}, "loose"]), LEAD)
+    assert record["activity_fields"] == {"Status": "x", "_1": "loose"}
+
+
+def test_which_rows_carry_the_activity_fields() -> None:
+    assert has_activity_fields({"ActivityFields": {}})
+    assert has_activity_fields({"Fields": []})
+    assert has_activity_fields({"Id": "x", "mx_Custom_1": None})
+    assert not has_activity_fields({"Id": "x", "Data": [], "MxCustom": 1})

@@ -36,7 +36,7 @@ from airflow_provider_leadact.listing import (
     is_complete_row,
     span_of_changes,
 )
-from airflow_provider_leadact.paging import ServerProfile, iter_activity_pages
+from airflow_provider_leadact.paging import ServerProfile, iter_activity_pages, record_count_of
 from airflow_provider_leadact.rate_limit import CallBudget
 from airflow_provider_leadact.records import API_FIELDS
 from airflow_provider_leadact.validation import (
@@ -287,8 +287,7 @@ class LeadSquaredHook(BaseHook):
             rows = payload.get("ProspectActivities")
             if not isinstance(rows, list) or not all(isinstance(r, dict) and "Id" in r for r in rows):
                 raise LeadSquaredApiError(f"{what}: ProspectActivities is not a list of activities")
-            count = payload.get("RecordCount")
-            return (count if isinstance(count, int) and not isinstance(count, bool) else None), rows
+            return record_count_of(payload.get("RecordCount")), rows
 
         for page in iter_activity_pages(
             fetch,
@@ -397,8 +396,8 @@ class LeadSquaredHook(BaseHook):
                 lead_id = properties.get("ProspectID")
                 if lead_id:
                     ids.setdefault(str(lead_id).lower(), None)
-            total = payload.get("RecordCount")
-            if not leads or len(leads) < LEADS_PAGE_SIZE or (isinstance(total, int) and len(ids) >= total):
+            total = record_count_of(payload.get("RecordCount"))
+            if not leads or len(leads) < LEADS_PAGE_SIZE or (total is not None and len(ids) >= total):
                 return list(ids)
         raise LeadSquaredError(f"{what}: still paging after {self.settings.max_pages} pages")
 
@@ -550,8 +549,7 @@ def _count_and_rows(
     rows = payload.get(key)
     if not isinstance(rows, list) or not all(isinstance(r, dict) and (id_key is None or id_key in r) for r in rows):
         raise LeadSquaredApiError(f"{what}: {key} is not a list of activities")
-    count = payload.get("RecordCount")
-    return (count if isinstance(count, int) and not isinstance(count, bool) else None), rows
+    return record_count_of(payload.get("RecordCount")), rows
 
 
 def _distributed_executor() -> str | None:

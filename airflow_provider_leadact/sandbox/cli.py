@@ -16,7 +16,14 @@ from types import FrameType
 from typing import Any
 
 from airflow_provider_leadact.sandbox.config import RATE_LIMIT_STYLES, SandboxConfig
-from airflow_provider_leadact.sandbox.page_readings import OFFSET_MODES, RANGE_FIELDS, RANGE_FILTERS, RECORD_COUNTS
+from airflow_provider_leadact.sandbox.page_readings import (
+    CHANGES_SHAPES,
+    OFFSET_MODES,
+    RANGE_CUSTOM_FIELDS,
+    RANGE_FIELDS,
+    RANGE_FILTERS,
+    RECORD_COUNTS,
+)
 from airflow_provider_leadact.sandbox.server import Sandbox
 
 
@@ -42,7 +49,7 @@ _EPILOG = """\
 API endpoints (keys in x-LSQ-AccessKey / x-LSQ-SecretKey headers or accessKey / secretKey):
   POST /v2/ProspectActivity.svc/Retrieve?leadId=      a lead's activities (--offset-mode ...)
   POST /v2/ProspectActivity.svc/RetrieveRecentlyModified  activities by date range (--range-*)
-  POST /v2/ProspectActivity.svc/RetrieveActivityChange    activity change history
+  POST /v2/ProspectActivity.svc/RetrieveActivityChange    activity change history (--changes-shape)
   POST /v2/LeadManagement.svc/Leads.RecentlyModified  leads by their last change
   GET  /v2/Authentication.svc/UserByAccessKey.Get     the user and the account's API host
 
@@ -51,7 +58,8 @@ POST /_sandbox/reset, GET|POST /_sandbox/config, POST /_sandbox/faults {"kind", 
 POST /_sandbox/faults/clear, GET /_sandbox/leads, GET /_sandbox/truth[?leadId=],
 GET /_sandbox/truth/changed?from=&to= (ModifiedOn in [from, to), sorted by Id),
 GET /_sandbox/truth/changes?from=&to=, GET /_sandbox/history/days,
-POST /_sandbox/edit {"count", "at", "lead_id"} (edits activities now, or at "at").
+POST /_sandbox/edit {"count", "at", "lead_id"} (edits activities now, or at "at"),
+POST /_sandbox/activities {"activities": [...]} (serves these activities too, as given).
 """
 
 
@@ -106,8 +114,23 @@ def build_parser() -> argparse.ArgumentParser:
         "IncludeCustomFields); partial: Id, EventCode, EventName, CreatedOn, ModifiedOn, RelatedProspectId",
         choices=RANGE_FIELDS,
     )
+    add(
+        "--range-custom-fields",
+        str,
+        "where listing rows hold the mx_ custom fields with IncludeCustomFields: in ActivityFields, "
+        "as top-level keys of the row, or as a Fields list of Key/Value pairs replacing ActivityFields",
+        choices=RANGE_CUSTOM_FIELDS,
+    )
     add("--range-churn", int, "activities edited 'now' after each RetrieveRecentlyModified page, from that page")
     add("--range-heavy-rows", int, "a RetrieveRecentlyModified query matching more rows answers HTTP 500; 0: never")
+
+    add(
+        "--changes-shape",
+        str,
+        "RetrieveActivityChange entries: documented (the activity nested under Activity, ProspectActivityId, "
+        "codes as strings) or flat (ActivityId, RelatedProspectId, ActivityEvent, ModifiedOn, ...)",
+        choices=CHANGES_SHAPES,
+    )
 
     add("--rate-limit-calls", int, "calls allowed per period per key, 0 for no limit")
     add("--rate-limit-period", float, "rate-limit window in seconds")

@@ -9,7 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from airflow_provider_leadact.sandbox.page_readings import OFFSET_MODES, RANGE_FIELDS, RANGE_FILTERS, RECORD_COUNTS
+from airflow_provider_leadact.sandbox.page_readings import (
+    CHANGES_SHAPES,
+    OFFSET_MODES,
+    RANGE_CUSTOM_FIELDS,
+    RANGE_FIELDS,
+    RANGE_FILTERS,
+    RECORD_COUNTS,
+)
 
 #: Styles of the rate-limit answer: HTTP 429, or HTTP 200 with an MX exception body.
 RATE_LIMIT_STYLES: tuple[str, ...] = ("429", "200")
@@ -66,12 +73,25 @@ class SandboxConfig:
         returns (the custom ``mx_`` fields of ``ActivityFields`` only when the request sends
         ``IncludeCustomFields``); ``"partial"``: rows carry only ``Id``, ``EventCode``,
         ``EventName``, ``CreatedOn``, ``ModifiedOn`` and ``RelatedProspectId``.
+    :param range_custom_fields: where a listing row holds the custom ``mx_`` fields when the
+        request sends ``IncludeCustomFields`` (rows under ``range_include_fields="full"``):
+        ``"activity_fields"`` (in ``ActivityFields``, as the per-lead call), ``"top_level"``
+        (as top-level keys of the row; the other fields stay in ``ActivityFields``) or
+        ``"fields_list"`` (``ActivityFields`` becomes ``Fields``, a list of
+        ``{"Key", "Value"}`` pairs of every field it held).
     :param range_churn: activities the sandbox edits "now" after answering each page of the
         date-range listing, picked from the page just served, so that the ordering moves
         under a client paging by ``PageIndex``; 0 for none.
     :param range_heavy_rows: a date-range query matching more activities than this answers
         HTTP 500 with ``MXDataAccessException`` (the database behind the API timing out),
         however often it is asked; 0 for never.
+    :param changes_shape: the shape of "Get Activity Change History" entries:
+        ``"documented"`` (the activity nested under ``Activity`` with ``ProspectActivityId``,
+        ``RelatedProspectId``, ``ActivityType``, ``ActivityEvent``, ``Score`` and ``CreatedOn``,
+        codes and numbers as strings; the change's ``ModifiedOn``, ``ModifiedByName``,
+        ``OldValue`` and ``NewValue`` beside it) or ``"flat"`` (``ActivityId``,
+        ``RelatedProspectId``, ``ActivityEvent``, ``CreatedOn``, ``ModifiedOn``,
+        ``ModifiedByName``, ``OldValue``, ``NewValue``).
     :param rate_limit_calls: calls accepted per access key in any ``rate_limit_period``;
         0 disables the limit (``max_in_window`` is still measured).
     :param rate_limit_period: length of the sliding rate-limit window in seconds.
@@ -109,8 +129,10 @@ class SandboxConfig:
     range_max_page_size: int = 1000
     range_filter_on: str = "ModifiedOn"
     range_include_fields: str = "full"
+    range_custom_fields: str = "activity_fields"
     range_churn: int = 0
     range_heavy_rows: int = 0
+    changes_shape: str = "documented"
     rate_limit_calls: int = 25
     rate_limit_period: float = 5.0
     rate_limit_style: str = "429"
@@ -164,6 +186,8 @@ class SandboxConfig:
         _check_choice(self, "range_record_count", RECORD_COUNTS)
         _check_choice(self, "range_filter_on", RANGE_FILTERS)
         _check_choice(self, "range_include_fields", RANGE_FIELDS)
+        _check_choice(self, "range_custom_fields", RANGE_CUSTOM_FIELDS)
+        _check_choice(self, "changes_shape", CHANGES_SHAPES)
         _check_number(self, "rate_limit_period", positive=True)
         _check_number(self, "latency")
         _check_number(self, "slow_seconds")

@@ -174,7 +174,7 @@ class Dataset:
     :ivar seed: the seed the data came from.
     :ivar start: first day of the data's time window.
     :ivar days: length of the time window in days.
-    :ivar changes: change records in the shape of "Get Activity Change History", in the
+    :ivar changes: change records in the flat shape of "Get Activity Change History", in the
         order the edits happened.
     """
 
@@ -248,6 +248,33 @@ class Dataset:
         change = change_record(before, after, by)
         self.changes.append(change)
         return change
+
+    def add(self, activity: dict[str, Any]) -> None:
+        """Serve one more activity: under its ``RelatedProspectId``, a lead created when new.
+
+        The activity is stored as given (e.g. an example from the API documentation, numbers
+        as strings included); it takes its place in its lead's history, newest first.
+
+        :param activity: the activity in the API's shape, with ``Id``, ``RelatedProspectId``,
+            ``CreatedOn`` and ``ModifiedOn``.
+        :raises ValueError: when a field is missing or an activity with the same ``Id`` exists.
+        """
+        missing = [key for key in ("Id", "RelatedProspectId", "CreatedOn", "ModifiedOn") if not activity.get(key)]
+        if missing:
+            raise ValueError(f"an added activity needs {', '.join(missing)}")
+        if str(activity["Id"]).lower() in self._activity_at:
+            raise ValueError(f"activity {activity['Id']} exists already")
+        lead_id = str(activity["RelatedProspectId"]).lower()
+        lead = self._by_id.get(lead_id)
+        if lead is None:
+            lead = Lead(lead_id, "", "", "", "", activity["ModifiedOn"])
+            self.leads.append(lead)
+            self._by_id[lead_id] = lead
+        lead.activities.append(activity)
+        lead.activities.sort(key=lambda item: (item["CreatedOn"], item["Id"]), reverse=True)
+        lead.modified_on = max(lead.modified_on, activity["ModifiedOn"])
+        for position, item in enumerate(lead.activities):
+            self._activity_at[str(item["Id"]).lower()] = (lead, position)
 
     def lead(self, lead_id: str) -> Lead | None:
         """Return the lead with this id (case-insensitive, as GUIDs are), or ``None``.

@@ -81,20 +81,36 @@ def matching_range(
     return rows
 
 
-def listing_row(activity: dict[str, Any], include_fields: str, custom_fields: bool) -> dict[str, Any]:
+def listing_row(
+    activity: dict[str, Any], include_fields: str, custom_fields: bool, custom_fields_at: str = "activity_fields"
+) -> dict[str, Any]:
     """Return an activity as the listing shows it.
 
     :param activity: the stored activity.
     :param include_fields: ``"full"`` or ``"partial"`` (see ``range_include_fields``).
     :param custom_fields: whether the request sent ``IncludeCustomFields``.
+    :param custom_fields_at: where the custom fields go when sent (see ``range_custom_fields``).
     """
     if include_fields == "partial":
         return {key: activity[key] for key in SUMMARY_KEYS}
-    if custom_fields:
-        return activity
     fields = activity["ActivityFields"]
-    kept = {key: value for key, value in fields.items() if not key.startswith(_CUSTOM_PREFIX)}
-    return activity if len(kept) == len(fields) else {**activity, "ActivityFields": kept}
+    if not isinstance(fields, dict):
+        return activity
+    if not custom_fields:
+        kept = {key: value for key, value in fields.items() if not key.startswith(_CUSTOM_PREFIX)}
+        return activity if len(kept) == len(fields) else {**activity, "ActivityFields": kept}
+    if custom_fields_at == "top_level":
+        others = {key: value for key, value in fields.items() if not key.startswith(_CUSTOM_PREFIX)}
+        custom = {key: value for key, value in fields.items() if key.startswith(_CUSTOM_PREFIX)}
+        return {**activity, "ActivityFields": others, **custom}
+    if custom_fields_at == "fields_list":
+        # In the place of ActivityFields, so the row's keys keep their order.
+        pairs = [{"Key": key, "Value": value} for key, value in fields.items()]
+        return {
+            ("Fields" if key == "ActivityFields" else key): (pairs if key == "ActivityFields" else value)
+            for key, value in activity.items()
+        }
+    return activity
 
 
 def retrieve_recently_modified(
@@ -144,7 +160,9 @@ def retrieve_recently_modified(
         record_count=config.range_record_count,
         max_page_size=config.range_max_page_size,
     )
-    shown = [listing_row(item, config.range_include_fields, custom_fields) for item in page]
+    shown = [
+        listing_row(item, config.range_include_fields, custom_fields, config.range_custom_fields) for item in page
+    ]
     return {"RecordCount": count, "ProspectActivities": shown}, page
 
 
@@ -175,10 +193,43 @@ def matching_changes(
     return rows
 
 
-def retrieve_activity_change(dataset: Dataset, raw_body: bytes) -> dict[str, Any]:
+def change_entry(dataset: Dataset, change: dict[str, Any], shape: str) -> dict[str, Any]:
+    """Return a stored change record as "Get Activity Change History" shows it.
+
+    :param dataset: the data set (for the activity's type and score).
+    :param change: a record of :attr:`Dataset.changes` (flat).
+    :param shape: ``"documented"`` or ``"flat"`` (see ``changes_shape``).
+    """
+    if shape == "flat":
+        return change
+    activity = dataset.activity(change["ActivityId"]) or {}
+    new_values = change.get("NewValue") or {}
+    score = new_values.get("ActivityScore", activity.get("ActivityScore"))
+    # As the documented example: the activity nested, its id ProspectActivityId, codes and
+    # numbers as strings. Where the documentation's copy breaks off (the change's own time and
+    # values), they sit beside it under the flat shape's names; clients must not rely on them.
+    nested = {
+        "ProspectActivityId": change["ActivityId"],
+        "RelatedProspectId": change["RelatedProspectId"],
+        "ActivityType": _text(activity.get("ActivityType")),
+        "ActivityEvent": _text(change["ActivityEvent"]),
+        "Score": _text(score),
+        "CreatedOn": change["CreatedOn"],
+    }
+    return {
+        "Activity": nested,
+        "ModifiedOn": change["ModifiedOn"],
+        "ModifiedByName": change["ModifiedByName"],
+        "OldValue": change["OldValue"],
+        "NewValue": change["NewValue"],
+    }
+
+
+def retrieve_activity_change(dataset: Dataset, config: SandboxConfig, raw_body: bytes) -> dict[str, Any]:
     """Answer ``POST /v2/ProspectActivity.svc/RetrieveActivityChange``.
 
     :param dataset: the data set.
+    :param config: the entries' shape (``changes_shape``).
     :param raw_body: the request body.
     :raises ApiError: 400 for missing or invalid dates, events, activity id or paging, for
         both ``ActivityEvents`` and ``ActivityID``, and for a ``PageSize`` above 1000.
@@ -202,7 +253,7 @@ def retrieve_activity_change(dataset: Dataset, raw_body: bytes) -> dict[str, Any
         raise invalid(f"Paging.PageSize must be at most {MAX_CHANGES_PAGE_SIZE}, got {page_size}")
     rows = matching_changes(dataset, lower, upper, events, activity_id or None)
     count, page = index_page_of(rows, page_index, page_size)
-    return {"RecordCount": count, "Activities": page}
+    return {"RecordCount": count, "Activities": [change_entry(dataset, item, config.changes_shape) for item in page]}
 
 
 def changed_between(dataset: Dataset, from_time: datetime, to_time: datetime) -> list[dict[str, Any]]:
@@ -250,6 +301,10 @@ def _bounds(parameter: Mapping[str, Any]) -> tuple[str, str]:
     lower = parse_time(parameter.get("FromDate"), "Parameter.FromDate")
     upper = parse_time(parameter.get("ToDate"), "Parameter.ToDate")
     return lower.strftime(TIME_FORMAT), upper.strftime(TIME_FORMAT)
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 def _flag(value: Any, name: str) -> bool:

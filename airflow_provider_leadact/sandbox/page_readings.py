@@ -25,6 +25,14 @@ RANGE_FILTERS: tuple[str, ...] = ("ModifiedOn", "CreatedOn")
 #: How much of each activity the date-range listing returns: every field the per-lead call
 #: returns (custom ``mx_`` fields only with ``IncludeCustomFields``), or a summary.
 RANGE_FIELDS: tuple[str, ...] = ("full", "partial")
+#: Where the date-range listing puts an activity's custom fields when asked for them
+#: (``IncludeCustomFields``): in ``ActivityFields`` as the per-lead call does, as top-level
+#: ``mx_...`` keys of the row, or as a ``Fields`` list of ``{"Key", "Value"}`` pairs; public
+#: clients read each of them.
+RANGE_CUSTOM_FIELDS: tuple[str, ...] = ("activity_fields", "top_level", "fields_list")
+#: Shapes of a "Get Activity Change History" entry: as documented (the activity nested under
+#: ``Activity``, its id ``ProspectActivityId``, codes as strings), or flat.
+CHANGES_SHAPES: tuple[str, ...] = ("documented", "flat")
 
 
 def page_of(

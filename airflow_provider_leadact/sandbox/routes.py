@@ -60,7 +60,7 @@ def _range(state: SandboxState, request: ApiRequest) -> dict[str, Any]:
 
 
 def _changes(state: SandboxState, request: ApiRequest) -> dict[str, Any]:
-    return state.read(lambda dataset, _config: date_range.retrieve_activity_change(dataset, request.body))
+    return state.read(lambda dataset, config: date_range.retrieve_activity_change(dataset, config, request.body))
 
 
 #: The API: path -> route. Paths match case-insensitively, as WCF matches them.
@@ -193,6 +193,13 @@ def _edit(state: SandboxState, query: Mapping[str, str], body: Mapping[str, Any]
     return {"edited": changes}
 
 
+def _add_activities(state: SandboxState, query: Mapping[str, str], body: Mapping[str, Any]) -> Any:
+    if set(body) != {"activities"}:
+        raise ValueError('send {"activities": [<activity>, ...]}')
+    state.add_activities(body["activities"])
+    return {"added": len(body["activities"])}
+
+
 #: Control endpoints under ``/_sandbox``: (method, path) -> function(state, query, JSON body).
 #: They skip authentication, limits, faults and counters. ``ValueError`` answers 400.
 CONTROL_ROUTES: dict[tuple[str, str], Callable[[SandboxState, Mapping[str, str], Mapping[str, Any]], Any]] = {
@@ -209,4 +216,5 @@ CONTROL_ROUTES: dict[tuple[str, str], Callable[[SandboxState, Mapping[str, str],
     ("POST", "/_sandbox/faults"): _faults,
     ("POST", "/_sandbox/faults/clear"): _clear_faults,
     ("POST", "/_sandbox/edit"): _edit,
+    ("POST", "/_sandbox/activities"): _add_activities,
 }

@@ -323,6 +323,23 @@ class SandboxState:
             chosen = self._edit_rng.sample(eligible, min(count, len(eligible)))
             return self._edit(chosen, stamp)
 
+    def add_activities(self, activities: list[dict[str, Any]]) -> None:
+        """Serve these activities too, e.g. examples from the API documentation, as given.
+
+        Each goes to the lead its ``RelatedProspectId`` names (created when new), through
+        every endpoint. :meth:`reset` removes them.
+
+        :param activities: activities in the API's shape (see :meth:`Dataset.add`).
+        :raises ValueError: for an activity without ``Id``, ``RelatedProspectId``,
+            ``CreatedOn`` or ``ModifiedOn``, or whose ``Id`` is taken.
+        """
+        if not isinstance(activities, list) or not all(isinstance(item, dict) for item in activities):
+            raise ValueError("activities must be a list of activity objects")
+        with self._data_lock:
+            self._edited = True
+            for activity in activities:
+                self._dataset.add(copy.deepcopy(activity))
+
     # -- used by the HTTP server ---------------------------------------------------------
 
     def read(self, answer: Callable[[Dataset, SandboxConfig], T]) -> T:

@@ -164,13 +164,14 @@ def test_new_settings_from_the_command_line(processes: list[subprocess.Popen[str
     process = launch(
         "--port", "0", "--leads", "3", "--account-host", "localhost", "--daily-call-cap", "3",
         "--range-filter-on", "CreatedOn", "--range-include-fields", "partial", "--range-churn", "2",
-        "--range-record-count", "page", "--range-max-page-size", "50", "--range-heavy-rows", "7",
+        "--range-record-count", "page", "--range-max-page-size", "50", "--range-custom-fields", "fields_list",
+        "--changes-shape", "flat", "--range-heavy-rows", "7",
     )  # fmt: skip
     processes.append(process)
     assert process.stdout is not None
     url = LINE.fullmatch(process.stdout.readline()).group(1)
     config = requests.get(url + "/_sandbox/config", timeout=5).json()
-    assert {key: config[key] for key in config if key.startswith(("range_", "account_", "daily_"))} == {
+    assert {key: config[key] for key in config if key.startswith(("range_", "account_", "daily_", "changes_"))} == {
         "account_host": "localhost",
         "daily_call_cap": 3,
         "range_filter_on": "CreatedOn",
@@ -179,6 +180,8 @@ def test_new_settings_from_the_command_line(processes: list[subprocess.Popen[str
         "range_record_count": "page",
         "range_max_page_size": 50,
         "range_heavy_rows": 7,
+        "range_custom_fields": "fields_list",
+        "changes_shape": "flat",
     }
     parsed = vars(build_parser().parse_args(["--daily-call-cap", "none", "--account-host", "none"]))
     assert parsed["daily_call_cap"] is None and parsed["account_host"] is None

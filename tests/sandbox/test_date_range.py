@@ -146,6 +146,33 @@ def test_fields_full_with_and_without_custom_fields_and_partial(client: Client, 
     assert all(row == {key: by_id[row["Id"]][key] for key in summary} for row in partial)
 
 
+@pytest.mark.parametrize("custom_fields_at", ["top_level", "fields_list"])
+def test_custom_fields_where_the_reading_puts_them(client: Client, sandbox: Sandbox, custom_fields_at: str) -> None:
+    by_id = {item["Id"]: item for item in everything(sandbox)}
+    without_before = client.post(RANGE_PATH, range_body(1, 1000)).json()["ProspectActivities"]
+    sandbox.configure(range_custom_fields=custom_fields_at)
+    rows = client.post(RANGE_PATH, range_body(1, 1000, IncludeCustomFields=1)).json()["ProspectActivities"]
+    moved = 0
+    for row in rows:
+        truth = by_id[row["Id"]]
+        fields = truth["ActivityFields"]
+        custom = {k: v for k, v in fields.items() if k.startswith("mx_")}
+        rest = {k: v for k, v in truth.items() if k != "ActivityFields"}
+        if custom_fields_at == "top_level":
+            assert row == {**rest, "ActivityFields": {k: v for k, v in fields.items() if k not in custom}, **custom}
+        else:
+            assert row == {**rest, "Fields": [{"Key": k, "Value": v} for k, v in fields.items()]}
+            assert list(row) == [("Fields" if k == "ActivityFields" else k) for k in truth]
+        moved += bool(custom)
+    assert moved > 50
+    # Only the listing's custom fields move: without IncludeCustomFields, and per lead, nothing changes.
+    assert client.post(RANGE_PATH, range_body(1, 1000)).json()["ProspectActivities"] == without_before
+    lead = rows[0]["RelatedProspectId"]
+    per_lead = client.post("/v2/ProspectActivity.svc/Retrieve", {"Paging": {"Offset": "0", "RowCount": "1000"}},
+                           params={"leadId": lead}).json()["ProspectActivities"]  # fmt: skip
+    assert per_lead == sandbox.truth(lead)[:1000] and per_lead  # the row cap: at most 1000 in a page
+
+
 def test_activity_event_filter(client: Client, sandbox: Sandbox) -> None:
     expected = {item["Id"] for item in in_window(everything(sandbox), "ModifiedOn") if item["EventCode"] == 22}
     assert expected
@@ -227,7 +254,15 @@ def expected_changes(sandbox: Sandbox) -> list[dict[str, Any]]:
     return [item for item in sandbox.dataset.changes if FROM <= item["ModifiedOn"] <= TO]
 
 
-def test_change_history_pages_every_change_once(client: Client, sandbox: Sandbox) -> None:
+def entry_id(entry: dict[str, Any]) -> str:
+    """The changed activity's id in either shape (read here, not by the client's reader)."""
+    return entry["Activity"]["ProspectActivityId"] if "Activity" in entry else entry["ActivityId"]
+
+
+@pytest.mark.parametrize("shape", ["documented", "flat"])
+def test_change_history_pages_every_change_once(client: Client, sandbox: Sandbox, shape: str) -> None:
+    if shape != "documented":  # the default
+        sandbox.configure(changes_shape=shape)
     expected = expected_changes(sandbox)
     assert len(expected) > 100
     rows: list[dict[str, Any]] = []
@@ -239,14 +274,27 @@ def test_change_history_pages_every_change_once(client: Client, sandbox: Sandbox
         if index * 100 >= answer["RecordCount"]:
             break
         index += 1
-    assert sorted((row["ActivityId"], row["ModifiedOn"]) for row in rows) == sorted(
+    assert sorted((entry_id(row), row["ModifiedOn"]) for row in rows) == sorted(
         (item["ActivityId"], item["ModifiedOn"]) for item in expected
     )
     activities = {item["Id"]: item for item in everything(sandbox)}
     edits = 0
     for row in rows:
-        activity = activities[row["ActivityId"]]
-        assert row["RelatedProspectId"] == activity["RelatedProspectId"]
+        activity = activities[entry_id(row)]
+        if shape == "documented":
+            # The documented part, as documented: the activity nested, codes and numbers as strings.
+            assert row["Activity"] == {
+                "ProspectActivityId": activity["Id"],
+                "RelatedProspectId": activity["RelatedProspectId"],
+                "ActivityType": str(activity["ActivityType"]),
+                "ActivityEvent": str(activity["EventCode"]),
+                "Score": str(row["NewValue"].get("ActivityScore", activity["ActivityScore"])),
+                "CreatedOn": activity["CreatedOn"],
+            }
+            assert set(row) == {"Activity", "ModifiedOn", "ModifiedByName", "OldValue", "NewValue"}
+        else:
+            assert row["RelatedProspectId"] == activity["RelatedProspectId"]
+            assert row["ActivityEvent"] == activity["EventCode"]
         if "ActivityScore" in row["NewValue"]:  # an edit, the activity's last
             edits += 1
             assert row["ModifiedOn"] == activity["ModifiedOn"]
@@ -255,7 +303,7 @@ def test_change_history_pages_every_change_once(client: Client, sandbox: Sandbox
         else:  # a hand-dated activity written at ModifiedOn with a CreatedOn of its user's
             assert row["NewValue"] == {"CreatedOn": activity["CreatedOn"]} != row["OldValue"]
     assert 0 < edits < len(rows)
-    stamps = [(row["ModifiedOn"], row["ActivityId"]) for row in rows]
+    stamps = [(row["ModifiedOn"], entry_id(row)) for row in rows]
     assert stamps == sorted(stamps)
     default_page = client.post(CHANGES_PATH, {"Parameter": {"FromDate": FROM, "ToDate": TO}}).json()
     assert len(default_page["Activities"]) == 25
@@ -265,10 +313,17 @@ def test_change_history_filters(client: Client, sandbox: Sandbox) -> None:
     expected = expected_changes(sandbox)
     calls = {item["ActivityId"] for item in expected if item["ActivityEvent"] in (206, 207)}
     answer = client.post(CHANGES_PATH, changes_body(page_size=1000, ActivityEvents=[206, 207])).json()
-    assert {row["ActivityId"] for row in answer["Activities"]} == calls and calls
+    assert {entry_id(row) for row in answer["Activities"]} == calls and calls
     one = expected[0]["ActivityId"]
     answer = client.post(CHANGES_PATH, changes_body(ActivityID=one.upper())).json()
-    assert {row["ActivityId"] for row in answer["Activities"]} == {one}
+    assert {entry_id(row) for row in answer["Activities"]} == {one}
+
+
+def test_truth_of_changes_stays_flat_whatever_the_shape_served(client: Client, sandbox: Sandbox) -> None:
+    flat = sandbox.truth_changes("2025-01-03T00:00:00", "2025-01-06T00:00:00")
+    served = client.post(CHANGES_PATH, changes_body(page_size=1000)).json()["Activities"]
+    assert [row["ActivityId"] for row in flat] == [entry_id(row) for row in served]
+    assert all("Activity" in row for row in served) and not any("Activity" in row for row in flat)
 
 
 @pytest.mark.parametrize(
@@ -291,6 +346,6 @@ def test_edits_show_in_change_history_and_listing(client: Client, sandbox: Sandb
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
     window = {"low": changes[0]["ModifiedOn"], "high": now}
     history = client.post(CHANGES_PATH, changes_body(page_size=1000, **window)).json()
-    assert sorted(row["ActivityId"] for row in history["Activities"]) == sorted(c["ActivityId"] for c in changes)
+    assert sorted(entry_id(row) for row in history["Activities"]) == sorted(c["ActivityId"] for c in changes)
     listed = client.post(RANGE_PATH, range_body(1, 1000, IncludeCustomFields=1, **window)).json()
     assert sorted(row["Id"] for row in listed["ProspectActivities"]) == sorted(c["ActivityId"] for c in changes)

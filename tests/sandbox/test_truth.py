@@ -165,3 +165,36 @@ def test_reset_over_http(client: Client, sandbox: Sandbox) -> None:
     answer = client.control("POST", "/reset")
     assert answer.status_code == 200 and answer.json()["record_count"] == "total"
     assert sandbox.stats()["edits"] == 0 and sandbox.truth_changed("2026-01-01", "2100-01-01") == []
+
+
+DOCUMENTED_ACTIVITY = {
+    "Id": "c310391d-6784-418b-b61c-bca2d0a7a645",
+    "EventCode": "164",
+    "CreatedOn": "2018-12-12 10:36:00",
+    "RelatedProspectId": "3a6d5ea2-400e-4a2f-a728-fbfa0b0c1ddf",
+    "ActivityFields": {"mx_Custom_1": "{}", "Status": "Active"},
+    "ModifiedOn": "2018-12-12 10:57:45",
+}
+
+
+def test_added_activities_are_served_by_every_endpoint_until_reset(client: Client, sandbox: Sandbox) -> None:
+    lead = sandbox.lead_ids()[0]
+    older = {**DOCUMENTED_ACTIVITY, "Id": "5c92870f-a337-458f-8be1-0e2458513051", "RelatedProspectId": lead}
+    answer = client.control("POST", "/activities", json={"activities": [DOCUMENTED_ACTIVITY, older]})
+    assert answer.status_code == 200 and answer.json() == {"added": 2}
+    new_lead = DOCUMENTED_ACTIVITY["RelatedProspectId"]
+    assert sandbox.truth(new_lead) == [DOCUMENTED_ACTIVITY]  # as given: "164" stays a string
+    assert sandbox.truth(lead)[-1] == older  # its place in the history, newest first
+    per_lead = client.post("/v2/ProspectActivity.svc/Retrieve", {}, params={"leadId": new_lead.upper()}).json()
+    assert per_lead == {"RecordCount": 1, "ProspectActivities": [DOCUMENTED_ACTIVITY]}
+    window = {"FromDate": "2018-12-12 00:00:00", "ToDate": "2018-12-12 23:59:59", "IncludeCustomFields": 1}
+    listed = client.post("/v2/ProspectActivity.svc/RetrieveRecentlyModified", {"Parameter": window}).json()
+    assert {row["Id"] for row in listed["ProspectActivities"]} == {DOCUMENTED_ACTIVITY["Id"], older["Id"]}
+    assert [item["Id"] for item in sandbox.truth_changed("2018-12-12T00:00:00", "2018-12-13T00:00:00")] == sorted(
+        (DOCUMENTED_ACTIVITY["Id"], older["Id"])
+    )
+    assert client.control("POST", "/activities", json={"activities": [older]}).status_code == 400  # taken
+    assert client.control("POST", "/activities", json={"activities": [{"Id": "x"}]}).status_code == 400
+    assert client.control("POST", "/activities", json={"activity": {}}).status_code == 400
+    sandbox.reset()
+    assert sandbox.truth(new_lead) == [] and older["Id"] not in {a["Id"] for a in sandbox.truth(lead)}

@@ -1,7 +1,8 @@
 """Loopback servers placed in front of the sandbox: a TLS terminator and a proxy that fails chosen leads.
 
 Both forward to the real sandbox; they only add what the sandbox cannot do itself (serve
-https, fail one lead on every call), so the hook under test talks to the real API behind them.
+https, fail one lead on every call, send an answer's numbers as strings), so the hook under
+test talks to the real API behind them.
 """
 
 from __future__ import annotations
@@ -9,15 +10,17 @@ from __future__ import annotations
 import datetime
 import http.client
 import ipaddress
+import json
 import socket
 import ssl
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -127,13 +130,21 @@ _SERVER_ERROR_BODY = b'{"Message":"An error has occurred."}'
 class FailingLeadsProxy:
     """An HTTP proxy to the sandbox that answers HTTP 500 to every call for the leads in ``failing``.
 
-    Everything else (other leads, other endpoints) is forwarded unchanged, headers included.
-    ``failed`` counts the 500s sent per lead; ``forwarded`` the calls passed on.
+    Everything else (other leads, other endpoints) is forwarded unchanged, headers included,
+    unless ``rewrite`` is given: then every successful JSON answer passes through
+    ``rewrite(path, answer)`` first. ``failed`` counts the 500s sent per lead; ``forwarded``
+    the calls passed on.
     """
 
-    def __init__(self, target_url: str, failing: set[str] | None = None) -> None:
+    def __init__(
+        self,
+        target_url: str,
+        failing: set[str] | None = None,
+        rewrite: Callable[[str, Any], Any] | None = None,
+    ) -> None:
         self.target = urlsplit(target_url)
         self.failing = {lead.lower() for lead in failing or set()}
+        self.rewrite = rewrite
         self.failed: Counter[str] = Counter()
         self.forwarded = 0
         self._lock = threading.Lock()
@@ -167,6 +178,9 @@ class FailingLeadsProxy:
                     upstream.request(self.command, self.path, body=body or None, headers=headers)
                     answer = upstream.getresponse()
                     payload = answer.read()
+                    if proxy.rewrite is not None and answer.status == 200:
+                        rewritten = proxy.rewrite(urlsplit(self.path).path, json.loads(payload))
+                        payload = json.dumps(rewritten).encode()
                     with proxy._lock:
                         proxy.forwarded += 1
                     self._reply(answer.status, payload, answer.getheader("Content-Type") or "application/json")
