@@ -105,7 +105,7 @@ class LeadSquaredActivityTypesToSqlOperator(BaseOperator):
         # The LeadSquared connection is checked before the tables are created, both before any call.
         hook.settings  # noqa: B018
         sink.prepare()
-        now = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+        now = datetime.now(timezone.utc).replace(tzinfo=None)
         last = None if self.force else sink.last_refreshed()
         if last is not None and last.date() >= now.date():
             types, fields = sink.counts()
@@ -119,7 +119,7 @@ class LeadSquaredActivityTypesToSqlOperator(BaseOperator):
             catalogue = hook.get_activity_types()
         finally:
             hook.close()
-        types, fields = sink.replace(catalogue, now)
+        types, fields, refreshed_at = sink.replace(catalogue, now)
         api_calls = int(hook.stats.get("calls", 0))
         self.log.info(
             "Wrote %d activity types (%d custom) and %d custom fields to %s (%d API calls)",
@@ -130,7 +130,7 @@ class LeadSquaredActivityTypesToSqlOperator(BaseOperator):
             api_calls,
         )
         return self._summary(
-            types, fields, skipped=False, api_calls=api_calls, refreshed_at=now, location=sink.location
+            types, fields, skipped=False, api_calls=api_calls, refreshed_at=refreshed_at, location=sink.location
         )
 
     @staticmethod

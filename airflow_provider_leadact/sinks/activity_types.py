@@ -16,7 +16,7 @@ waits for the other's commit, and the later commit's catalogue stays.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_leadact.activity_types import (
@@ -78,10 +78,7 @@ class ActivityTypesSqlSink:
 
     def last_refreshed(self) -> datetime | None:
         """When the catalogue was last written (naive UTC), or None if never."""
-        value = self.hook.get_first(f"SELECT MAX(refreshed_at) FROM {self.table}")[0]
-        if value is None or isinstance(value, datetime):
-            return value
-        return parse_time(str(value))  # SQLite keeps times as text
+        return _as_time(self.hook.get_first(f"SELECT MAX(refreshed_at) FROM {self.table}")[0])
 
     def counts(self) -> tuple[int, int]:
         """How many types and custom fields the tables hold."""
@@ -89,26 +86,34 @@ class ActivityTypesSqlSink:
         fields = self.hook.get_first(f"SELECT COUNT(*) FROM {self.fields_table}")[0]
         return int(types), int(fields)
 
-    def replace(self, types: list[ActivityType], refreshed_at: datetime) -> tuple[int, int]:
-        """Make the tables hold exactly this catalogue, in one transaction; return (types, fields).
+    def replace(self, types: list[ActivityType], refreshed_at: datetime) -> tuple[int, int, datetime]:
+        """Make the tables hold exactly this catalogue, in one transaction.
 
         :param types: what :meth:`LeadSquaredHook.get_activity_types` returned.
-        :param refreshed_at: when it was read (naive UTC), stamped on every row.
+        :param refreshed_at: when it was read (naive UTC), stamped on every row; moved just
+            past the previous refresh's stamp when it is not later (a clock behind, two
+            refreshes within the clock's resolution), since rows are told apart by it.
+        :return: the types and custom fields written, and the stamp they carry.
         """
         hook = self.hook
         adapt = cell_adapter(hook.dialect_name)
-        stamp = adapt(refreshed_at, ColumnType.TIMESTAMP)
-        writes = (
-            (self.table, TYPE_COLUMNS, TYPE_KEY, type_rows(types, refreshed_at)),
-            (self.fields_table, FIELD_COLUMNS, FIELD_KEY, field_rows(types, refreshed_at)),
-        )
         connection = hook.get_conn()
         try:
             cursor = connection.cursor()
+            cursor.execute(f"SELECT MAX(refreshed_at) FROM {self.table}")
+            previous = _as_time(cursor.fetchone()[0])
+            if previous is not None and refreshed_at <= previous:
+                refreshed_at = previous + timedelta(microseconds=1)
+            stamp = adapt(refreshed_at, ColumnType.TIMESTAMP)
+            writes = (
+                (self.table, TYPE_COLUMNS, TYPE_KEY, type_rows(types, refreshed_at)),
+                (self.fields_table, FIELD_COLUMNS, FIELD_KEY, field_rows(types, refreshed_at)),
+            )
             for table, columns, key, rows in writes:
                 values = [tuple(adapt(row[c.name], c.type) for c in columns) for row in rows]
                 if values:
                     cursor.executemany(self._upsert_sql(table, columns, key, values[0]), values)
+                # What this refresh did not write is gone from LeadSquared.
                 cursor.execute(f"DELETE FROM {table} WHERE refreshed_at <> {hook.placeholder}", (stamp,))
             connection.commit()
         except BaseException:
@@ -116,11 +121,17 @@ class ActivityTypesSqlSink:
             raise
         finally:
             connection.close()
-        return len(writes[0][3]), len(writes[1][3])
+        return len(writes[0][3]), len(writes[1][3]), refreshed_at
 
     def _upsert_sql(self, table: str, columns: Sequence[Column], key: Sequence[str], values: tuple[Any, ...]) -> str:
         # The connection's own dialect writes it: ON CONFLICT on PostgreSQL, REPLACE on SQLite and MySQL.
         return self.hook.dialect.generate_replace_sql(table, values, [c.name for c in columns], replace_index=list(key))
+
+
+def _as_time(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return parse_time(str(value))  # SQLite keeps times as text
 
 
 def check_tables(conn_id: str, table: str, fields_table: str) -> tuple[str, str, str]:
