@@ -151,3 +151,17 @@ def test_rows_have_the_declared_columns() -> None:
     fields = field_rows(types, stamp)
     assert [list(row) for row in fields] == [[c.name for c in FIELD_COLUMNS]]
     assert fields[0]["event_code"] == 201 and fields[0]["display_name"] == "Notes"
+
+
+def test_the_readme_lists_the_declared_columns_in_order() -> None:
+    # The README's description of the two tables is a hand-written copy of the declarations.
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text("utf-8")
+    start = readme.index("- `leadsquared_activity_types`, one row per event code")
+    types, fields = readme[start : readme.index("- Two tables, not one", start)].split(
+        "- `leadsquared_activity_type_fields`, one row"
+    )
+    assert re.findall(r"`([a-z_]+)`", types)[1:] == [column.name for column in TYPE_COLUMNS]
+    assert re.findall(r"`([a-z_]+)`", fields) == [column.name for column in FIELD_COLUMNS]

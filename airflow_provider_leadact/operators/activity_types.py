@@ -33,11 +33,10 @@ class LeadSquaredActivityTypesToSqlOperator(BaseOperator):
     :data:`~airflow_provider_leadact.activity_types.FIELD_COLUMNS`:
 
     - ``table`` (default ``leadsquared_activity_types``): one row per event code, key
-      ``event_code``: ``event_name``, ``category``, ``is_custom``, ``details`` (JSON: the rest of
-      what the catalogue says of the type), ``refreshed_at``;
+      ``event_code``: its name, category, whether it is custom, and when it was read;
     - ``fields_table`` (default ``leadsquared_activity_type_fields``): one row per custom field,
-      key ``(event_code, schema_name)``: ``display_name``, ``data_type``, ``is_mandatory``,
-      ``option_set`` (JSON), ``refreshed_at``.
+      key ``(event_code, schema_name)``: its display name, data type, whether it is mandatory,
+      its option set (JSON), and when it was read.
 
     Not one table with the type's columns repeated on each field's row: most types (every
     system type) have no custom field, and in one table they would need a placeholder row
