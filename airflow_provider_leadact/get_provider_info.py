@@ -49,6 +49,7 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_provider_leadact.operators.files",
                     "airflow_provider_leadact.operators.leads",
                     "airflow_provider_leadact.operators.load",
+                    "airflow_provider_leadact.operators.windows",
                 ],
             }
         ],

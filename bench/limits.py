@@ -20,8 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.run import ROOT, conn_env, control, sandbox
-from bench.servers import redis_server
+from bench.servers import ROOT, conn_env, control, redis_server, sandbox
 
 #: The provider before the account-limits work (main when it began).
 BEFORE = "fa5da9d"

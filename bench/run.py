@@ -28,7 +28,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import requests
@@ -37,35 +36,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.intervals import main as calls_per_interval  # noqa: E402
-from bench.servers import redis_server  # noqa: E402
+from bench.servers import KEYS, conn_env, control, redis_server, sandbox  # noqa: E402
 
 WORKER = ROOT / "bench" / "worker.py"
 LIMIT, PERIOD, LATENCY = 25, 5.0, 0.3
-KEYS = {"x-LSQ-AccessKey": "sandbox-access-key-0001", "x-LSQ-SecretKey": "sandbox-secret-key-0001"}
-
-
-@contextmanager
-def sandbox(*args: str):
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "airflow_provider_leadact.sandbox", "--port", "0", *args],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        line = proc.stdout.readline()
-        url = line.strip().rsplit(" ", 1)[-1]
-        if not url.startswith("http"):
-            raise RuntimeError(f"sandbox did not start: {line!r}")
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
-def control(url: str, path: str, method: str = "GET"):
-    response = requests.request(method, url + path, timeout=30)
-    response.raise_for_status()
-    return response.json()
 
 
 def fresh(url: str) -> None:
@@ -90,17 +64,6 @@ def summary(url: str, seconds: float) -> dict:
         "max_in_window": stats["max_in_window"],
         "utilization": steady,
     }
-
-
-def conn_env(url: str, **extra) -> dict[str, str]:
-    conn = {
-        "conn_type": "leadsquared",
-        "host": url,
-        "login": KEYS["x-LSQ-AccessKey"],
-        "password": KEYS["x-LSQ-SecretKey"],
-        "extra": extra,
-    }
-    return {**os.environ, "AIRFLOW_CONN_LSQ_BENCH": json.dumps(conn), "PYTHONPATH": str(ROOT)}
 
 
 def run_provider(url: str, ids: list[str], work: Path, processes: int, backend: str) -> tuple[dict, dict]:

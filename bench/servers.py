@@ -1,18 +1,65 @@
-"""Redis for the benchmark's shared-budget run, started from the machine's redis-server.
+"""The servers the benchmark runs against: the sandbox as a separate process, and Redis.
 
 The benchmark stands apart from the test suite (it imports nothing from ``tests/``): it starts
-its own throwaway server on a free loopback port and waits for redis-py's ping.
+its own throwaway servers on free loopback ports.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+KEYS = {"x-LSQ-AccessKey": "sandbox-access-key-0001", "x-LSQ-SecretKey": "sandbox-secret-key-0001"}
+
+
+@contextmanager
+def sandbox(*args: str):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "airflow_provider_leadact.sandbox", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = proc.stdout.readline()
+        url = line.strip().rsplit(" ", 1)[-1]
+        if not url.startswith("http"):
+            raise RuntimeError(f"sandbox did not start: {line!r}")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def control(url: str, path: str, method: str = "GET"):
+    response = requests.request(method, url + path, timeout=30)
+    response.raise_for_status()
+    return response.json()
+
+
+def conn_env(url: str, **extra) -> dict[str, str]:
+    conn = {
+        "conn_type": "leadsquared",
+        "host": url,
+        "login": KEYS["x-LSQ-AccessKey"],
+        "password": KEYS["x-LSQ-SecretKey"],
+        "extra": extra,
+    }
+    return {**os.environ, "AIRFLOW_CONN_LSQ_BENCH": json.dumps(conn), "PYTHONPATH": str(ROOT)}
+
+
+
 
 
 @contextmanager

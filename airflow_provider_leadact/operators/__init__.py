@@ -12,7 +12,8 @@ What a DAG imports comes from here:
 - files to a table: :class:`LeadSquaredActivityFilesToSqlOperator`;
 - what event codes and custom fields mean, at most once a day:
   :class:`LeadSquaredActivityTypesToSqlOperator`;
-- partitions: :class:`LeadSquaredPrunePartitionOperator`, :func:`files_asset`.
+- partitions: :class:`LeadSquaredPrunePartitionOperator`, :func:`files_asset`;
+- a long range as windows, for mapping: :class:`LeadSquaredWindowsOperator`.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from airflow_provider_leadact.operators.leads import (
     LeadSquaredRecentlyModifiedLeadsOperator,
 )
 from airflow_provider_leadact.operators.load import LeadSquaredActivityFilesToSqlOperator
+from airflow_provider_leadact.operators.windows import LeadSquaredWindowsOperator
 
 __all__ = [
     "LeadSquaredActivitiesBaseOperator",
@@ -47,5 +49,6 @@ __all__ = [
     "LeadSquaredPrunePartitionOperator",
     "LeadSquaredRecentlyModifiedLeadsOperator",
     "LeadSquaredToSinkOperator",
+    "LeadSquaredWindowsOperator",
     "files_asset",
 ]
