@@ -45,6 +45,7 @@ def get_provider_info() -> dict[str, Any]:
                 "integration-name": "LeadSquared",
                 "python-modules": [
                     "airflow_provider_leadact.operators.activities",
+                    "airflow_provider_leadact.operators.activity_types",
                     "airflow_provider_leadact.operators.deferral",
                     "airflow_provider_leadact.operators.files",
                     "airflow_provider_leadact.operators.leads",

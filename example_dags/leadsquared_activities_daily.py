@@ -8,7 +8,9 @@
    ``<base>/activities/interval_start=<ts>/part-<n>.jsonl``; only leads whose listed rows lack
    a record field (or activities only the change history names) are fetched per lead;
 3. ``load_to_sql`` upserts those files into the SQL table, and ``prune_stale_parts`` deletes
-   part files an earlier run of the interval left that this run did not write.
+   part files an earlier run of the interval left that this run did not write;
+4. ``activity_types`` keeps the account's activity types and their custom fields in two tables
+   beside the activities table, refreshed at most once per UTC day.
 
 A partition holds exactly the activities whose ``ModifiedOn`` lies in
 ``[data_interval_start, data_interval_end)``, of every lead, as the API shows them when the
@@ -38,6 +40,7 @@ from leadsquared_settings import (
 from airflow_provider_leadact.airflow_compat import CronDataIntervalTimetable
 from airflow_provider_leadact.operators import (
     LeadSquaredActivityFilesToSqlOperator,
+    LeadSquaredActivityTypesToSqlOperator,
     LeadSquaredChangedActivitiesToObjectStorageOperator,
     LeadSquaredPrunePartitionOperator,
     LeadSquaredWindowsOperator,
@@ -86,6 +89,15 @@ with DAG(
     # Runs when none failed: parts an earlier run of the interval wrote and this one did not are stale.
     prune_stale_parts = LeadSquaredPrunePartitionOperator(
         task_id="prune_stale_parts", partition=PARTITION, written=fetch_activities.output
+    )
+
+    # What event codes and mx_Custom_n fields mean, in two tables beside the activities table.
+    # Read at most once a UTC day: a backfill's runs after the first make no API call.
+    activity_types = LeadSquaredActivityTypesToSqlOperator(
+        task_id="activity_types",
+        conn_id=SQL_CONN_ID,
+        leadsquared_conn_id=LEADSQUARED_CONN_ID,
+        pool=API_POOL,
     )
 
     interval_windows >> fetch_activities >> [load_to_sql, prune_stale_parts]

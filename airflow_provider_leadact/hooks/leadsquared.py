@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import requests
 from airflow.exceptions import AirflowNotFoundException
 
+from airflow_provider_leadact.activity_types import read_activity_types
 from airflow_provider_leadact.airflow_compat import BaseHook, mask_secret
 from airflow_provider_leadact.client import STAT_NAMES, USER_PATH, LeadSquaredClient
 from airflow_provider_leadact.connection import CONN_TYPE, LeadSquaredSettings, settings_from_connection
@@ -542,6 +543,22 @@ class LeadSquaredHook(BaseHook):
         window = Window.of(from_date, to_date)
         fetch_range, _ = self._listing_calls(window, None)
         return span_of_changes(fetch_range, window, profile=self.listing_profile, max_pages=self.settings.max_pages)
+
+    # -- activity types --------------------------------------------------------------------
+
+    def get_activity_types(self) -> list[dict[str, Any]]:
+        """The account's activity types, each with its custom fields: what event codes and
+        ``mx_Custom_n`` fields mean.
+
+        One call to ``ActivityTypes.Get``, then one ``GetActivitySetting`` per custom type,
+        under the same budget, retries and error handling as every call (see
+        :func:`~airflow_provider_leadact.activity_types.read_activity_types` for the shape).
+        A code the catalogue lists without settings is kept without fields, not an error.
+
+        :raises LeadSquaredApiError: an answer that is not what the endpoint returns, naming it.
+        """
+        return read_activity_types(self.client, self.log)
+
 
 def _count_and_rows(
     payload: Any, key: str, id_key: str | None, what: str

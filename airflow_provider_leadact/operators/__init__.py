@@ -10,6 +10,8 @@ What a DAG imports comes from here:
   :class:`LeadSquaredChangedActivitiesToObjectStorageOperator`,
   :class:`LeadSquaredChangedActivitiesToSqlOperator`;
 - files to a table: :class:`LeadSquaredActivityFilesToSqlOperator`;
+- what event codes and custom fields mean, at most once a day:
+  :class:`LeadSquaredActivityTypesToSqlOperator`;
 - partitions: :class:`LeadSquaredPrunePartitionOperator`, :func:`files_asset`;
 - a long range as windows, for mapping: :class:`LeadSquaredWindowsOperator`.
 """
@@ -25,6 +27,7 @@ from airflow_provider_leadact.operators.activities import (
     LeadSquaredChangedActivitiesToSqlOperator,
     LeadSquaredToSinkOperator,
 )
+from airflow_provider_leadact.operators.activity_types import LeadSquaredActivityTypesToSqlOperator
 from airflow_provider_leadact.operators.files import LeadSquaredPrunePartitionOperator, files_asset
 from airflow_provider_leadact.operators.leads import (
     LeadSquaredChangedLeadsOperator,
@@ -38,6 +41,7 @@ __all__ = [
     "LeadSquaredActivitiesToObjectStorageOperator",
     "LeadSquaredActivitiesToSqlOperator",
     "LeadSquaredActivityFilesToSqlOperator",
+    "LeadSquaredActivityTypesToSqlOperator",
     "LeadSquaredChangedActivitiesBaseOperator",
     "LeadSquaredChangedActivitiesToObjectStorageOperator",
     "LeadSquaredChangedActivitiesToSqlOperator",

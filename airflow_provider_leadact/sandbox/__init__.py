@@ -15,8 +15,8 @@ set under each reading (see ``SandboxConfig``) and counts what clients do to it:
 From a shell: ``leadact-sandbox --port 8765`` (or ``python -m airflow_provider_leadact.sandbox``).
 
 Where things are: ``config`` (every setting, validated), ``data`` (the generated history and
-its edits), ``page_readings`` (the paging readings, free of HTTP), ``api`` and ``date_range``
-(the endpoints, as pure functions of data and request), ``state`` (settings, data, counters,
+its edits), ``page_readings`` (the paging readings, free of HTTP), ``api``, ``date_range`` and
+``activity_types`` (the endpoints, as pure functions of data and request), ``state`` (settings, data, counters,
 limits, faults and edits: :class:`SandboxState`), ``routes`` (the tables of endpoints, control
 endpoints and faults), ``server`` (HTTP: :class:`Sandbox`), ``windows`` (sliding windows of
 call times), ``cli`` (``leadact-sandbox``).

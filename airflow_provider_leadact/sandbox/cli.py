@@ -52,6 +52,8 @@ API endpoints (keys in x-LSQ-AccessKey / x-LSQ-SecretKey headers or accessKey / 
   POST /v2/ProspectActivity.svc/RetrieveActivityChange    activity change history (--changes-shape)
   POST /v2/LeadManagement.svc/Leads.RecentlyModified  leads by their last change
   GET  /v2/Authentication.svc/UserByAccessKey.Get     the user and the account's API host
+  GET  /v2/ProspectActivity.svc/ActivityTypes.Get     the account's activity types
+  GET  /v2/ProspectActivity.svc/CustomActivity/GetActivitySetting?code=  one type's custom fields
 
 Control endpoints (no keys): GET /_sandbox/stats, POST /_sandbox/stats/reset,
 POST /_sandbox/reset, GET|POST /_sandbox/config, POST /_sandbox/faults {"kind", "count"},

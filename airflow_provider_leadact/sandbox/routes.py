@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_leadact.sandbox import api, date_range
+from airflow_provider_leadact.sandbox import activity_types, api, date_range
 from airflow_provider_leadact.sandbox.state import SandboxState
 
 
@@ -34,12 +34,12 @@ class ApiRoute:
     """One emulated endpoint.
 
     :ivar method: the HTTP method it accepts.
-    :ivar answer: builds the 200 answer, or raises :class:`~.api.ApiError`.
+    :ivar answer: builds the 200 answer (a JSON object or list), or raises :class:`~.api.ApiError`.
     :ivar any_host: answers on any region's host (``UserByAccessKey.Get`` only).
     """
 
     method: str
-    answer: Callable[[SandboxState, ApiRequest], dict[str, Any]]
+    answer: Callable[[SandboxState, ApiRequest], Any]
     any_host: bool = False
 
 
@@ -63,6 +63,14 @@ def _changes(state: SandboxState, request: ApiRequest) -> dict[str, Any]:
     return state.read(lambda dataset, config: date_range.retrieve_activity_change(dataset, config, request.body))
 
 
+def _activity_types(state: SandboxState, request: ApiRequest) -> list[dict[str, Any]]:
+    return activity_types.activity_types()
+
+
+def _activity_setting(state: SandboxState, request: ApiRequest) -> dict[str, Any]:
+    return activity_types.activity_setting(request.query)
+
+
 #: The API: path -> route. Paths match case-insensitively, as WCF matches them.
 API_ROUTES: dict[str, ApiRoute] = {
     api.ACTIVITIES_PATH: ApiRoute("POST", _activities),
@@ -70,6 +78,8 @@ API_ROUTES: dict[str, ApiRoute] = {
     api.USER_PATH: ApiRoute("GET", _user, any_host=True),
     date_range.RANGE_PATH: ApiRoute("POST", _range),
     date_range.CHANGES_PATH: ApiRoute("POST", _changes),
+    activity_types.TYPES_PATH: ApiRoute("GET", _activity_types),
+    activity_types.SETTING_PATH: ApiRoute("GET", _activity_setting),
 }
 _BY_LOWER_PATH = {path.lower(): path for path in API_ROUTES}
 

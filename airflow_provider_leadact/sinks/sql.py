@@ -10,7 +10,7 @@ leaves one row per activity, holding its latest values.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Asset
@@ -94,12 +94,54 @@ def create_table_sql(table: str, dialect_name: str) -> str:
     return f"CREATE TABLE IF NOT EXISTS {validate_table_name(table)} (\n    {columns}\n)"
 
 
+def create_keyed_table_sql(
+    table: str, dialect_name: str, column_types: Mapping[str, ColumnType], key: Sequence[str]
+) -> str:
+    """The ``CREATE TABLE IF NOT EXISTS`` statement of a table with these columns and primary key.
+
+    Key columns are ``NOT NULL``; a text key is a bounded ``VARCHAR`` (MySQL cannot key on TEXT).
+    """
+    types = SQL_TYPES.get(dialect_name, SQL_TYPES["default"])
+
+    def column_sql(column: str, column_type: ColumnType) -> str:
+        if column not in key:
+            return types[column_type]
+        return f"{'VARCHAR(255)' if column_type is ColumnType.TEXT else types[column_type]} NOT NULL"
+
+    columns = [f"{column} {column_sql(column, column_type)}" for column, column_type in column_types.items()]
+    columns.append(f"PRIMARY KEY ({', '.join(key)})")
+    return f"CREATE TABLE IF NOT EXISTS {validate_table_name(table)} (\n    " + ",\n    ".join(columns) + "\n)"
+
+
+def sql_hook(conn_id: str) -> DbApiHook:
+    """The SQL hook of an Airflow connection (any ``DbApiHook``: sqlite, postgres, mysql, ...).
+
+    :raises LeadSquaredConfigError: when the connection is not defined or is not a SQL one.
+    """
+    from airflow.exceptions import AirflowNotFoundException
+    from airflow.providers.common.sql.hooks.sql import DbApiHook
+
+    try:
+        hook = BaseHook.get_hook(conn_id)
+    except AirflowNotFoundException:
+        raise LeadSquaredConfigError(
+            f"connection {conn_id!r} is not defined: create the database connection (e.g. sqlite "
+            f"or postgres) under Admin > Connections or set AIRFLOW_CONN_{conn_id.upper()}"
+        ) from None
+    if not isinstance(hook, DbApiHook):
+        raise LeadSquaredConfigError(
+            f"connection {conn_id!r} gives a {type(hook).__name__}, not a SQL "
+            "(DbApiHook) connection: use a database connection such as sqlite or postgres"
+        )
+    return hook
+
+
 def sql_asset(conn_id: str, table: str) -> Asset:
     """The Asset of an activities table, named by connection id and table."""
     return Asset(uri=f"leadsquared-sql://{conn_id}/{table}")
 
 
-def _cell_adapter(dialect_name: str) -> Callable[[Any, ColumnType], Any]:
+def cell_adapter(dialect_name: str) -> Callable[[Any, ColumnType], Any]:
     """How a typed value is handed to the driver of a dialect."""
 
     def adapt(value: Any, column_type: ColumnType) -> Any:
@@ -144,22 +186,7 @@ class SqlSink(ActivitySink):
     def hook(self) -> DbApiHook:
         """The connection's SQL hook (looked up on first use)."""
         if self._hook is None:
-            from airflow.exceptions import AirflowNotFoundException
-            from airflow.providers.common.sql.hooks.sql import DbApiHook
-
-            try:
-                hook = BaseHook.get_hook(self.conn_id)
-            except AirflowNotFoundException:
-                raise LeadSquaredConfigError(
-                    f"connection {self.conn_id!r} is not defined: create the database connection (e.g. sqlite "
-                    f"or postgres) under Admin > Connections or set AIRFLOW_CONN_{self.conn_id.upper()}"
-                ) from None
-            if not isinstance(hook, DbApiHook):
-                raise LeadSquaredConfigError(
-                    f"connection {self.conn_id!r} gives a {type(hook).__name__}, not a SQL "
-                    "(DbApiHook) connection: use a database connection such as sqlite or postgres"
-                )
-            self._hook = hook
+            self._hook = sql_hook(self.conn_id)
         return self._hook
 
     def prepare(self) -> None:
@@ -176,7 +203,7 @@ class SqlSink(ActivitySink):
         """
         self.prepare()
         hook = self.hook
-        adapt = _cell_adapter(hook.dialect_name)
+        adapt = cell_adapter(hook.dialect_name)
         column_types = list(COLUMN_TYPES.values())
         count = 0
         for batch in batched(records, self.batch_size):

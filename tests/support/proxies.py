@@ -1,8 +1,9 @@
-"""Loopback servers placed in front of the sandbox: a TLS terminator and a proxy that fails chosen leads.
+"""Loopback servers placed in front of the sandbox: a TLS terminator, a proxy that fails chosen leads
+and one that rewrites answers.
 
-Both forward to the real sandbox; they only add what the sandbox cannot do itself (serve
-https, fail one lead on every call, send an answer's numbers as strings), so the hook under
-test talks to the real API behind them.
+Each forwards to the real sandbox; they only add what the sandbox cannot do itself (serve
+https, fail one lead on every call, send an answer's numbers as strings, answer malformed
+bodies), so the hook under test talks to the real API behind them.
 """
 
 from __future__ import annotations
@@ -205,6 +206,79 @@ class FailingLeadsProxy:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def __enter__(self) -> FailingLeadsProxy:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+#: ``rewrite(path, status, body) -> (status, body)``: what the proxy answers instead of the sandbox.
+Rewrite = Callable[[str, int, bytes], tuple[int, bytes]]
+
+
+class RewritingProxy:
+    """An HTTP proxy to the sandbox that passes each answer through ``rewrite`` before answering.
+
+    For answers the sandbox never gives: a malformed body, a catalogue that lists a code the
+    settings endpoint does not know. Requests (keys in headers included) reach the sandbox
+    unchanged, so its authentication, limits and counters apply; ``paths`` counts the calls
+    forwarded per path.
+    """
+
+    def __init__(self, target_url: str, rewrite: Rewrite) -> None:
+        self.target = urlsplit(target_url)
+        self.rewrite = rewrite
+        self.paths: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                self._handle()
+
+            def do_POST(self) -> None:
+                self._handle()
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                upstream = http.client.HTTPConnection(proxy.target.hostname, proxy.target.port, timeout=30)
+                try:
+                    headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+                    upstream.request(self.command, self.path, body=body or None, headers=headers)
+                    answer = upstream.getresponse()
+                    path = urlsplit(self.path).path
+                    with proxy._lock:
+                        proxy.paths[path] += 1
+                    status, payload = proxy.rewrite(path, answer.status, answer.read())
+                except OSError:
+                    self.close_connection = True
+                    return
+                finally:
+                    upstream.close()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> RewritingProxy:
         self._thread.start()
         return self
 

@@ -37,3 +37,29 @@ def flattened_changed(sandbox: Sandbox, start: datetime | str, end: datetime | s
         activity["Id"]: flatten_activity(activity, activity["RelatedProspectId"])
         for activity in sandbox.truth_changed(start, end)
     }
+
+
+def activity_types_truth() -> dict[int, dict[str, Any]]:
+    """The sandbox's catalogue as the activity types tables hold it, from its declaration:
+    ``{event code: {"event_name", "category", "is_custom", "fields": {schema name: field}}}``,
+    each field ``{"display_name", "data_type", "is_mandatory", "options"}`` (a dropdown's
+    option values, in order; None for other fields)."""
+    from airflow_provider_leadact.sandbox.activity_types import CATALOGUE, CUSTOM
+
+    return {
+        spec.code: {
+            "event_name": spec.display_name,
+            "category": spec.category,
+            "is_custom": spec.category == CUSTOM,
+            "fields": {
+                field.schema_name: {
+                    "display_name": field.display_name,
+                    "data_type": field.data_type,
+                    "is_mandatory": field.mandatory,
+                    "options": None if field.options is None else list(field.options),
+                }
+                for field in spec.fields
+            },
+        }
+        for spec in CATALOGUE
+    }
