@@ -26,7 +26,7 @@ import threading
 import time
 from collections import deque
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
@@ -63,6 +63,15 @@ STAT_NAMES = ("calls", "rate_limit_waits", "retries", "budget_waits", "budget_wa
 log = logging.getLogger(__name__)
 
 
+class TaskLog(Protocol):
+    """What the provider logs through: a :class:`logging.Logger`, or the structlog logger that
+    ``self.log`` of Airflow's hooks and operators is (``%``-style arguments in both)."""
+
+    def info(self, msg: Any, /, *args: Any) -> object: ...
+
+    def warning(self, msg: Any, /, *args: Any) -> object: ...
+
+
 class LeadSquaredClient:
     """Calls to LeadSquared's API for one connection's settings.
 
@@ -73,11 +82,9 @@ class LeadSquaredClient:
     :param name: how messages name the connection (default ``connection '<conn_id>'``).
     """
 
-    def __init__(
-        self, settings: LeadSquaredSettings, logger: logging.Logger | None = None, name: str | None = None
-    ) -> None:
+    def __init__(self, settings: LeadSquaredSettings, logger: TaskLog | None = None, name: str | None = None) -> None:
         self.settings = settings
-        self.log = logger or log
+        self.log: TaskLog = logger or log
         self.name = name or f"connection {settings.conn_id!r}"
         #: The API's base URL: the connection's, or the account's host once found (see :meth:`find_account_host`).
         self.base_url = settings.base_url
@@ -489,19 +496,19 @@ class LeadSquaredClient:
             raise LeadSquaredApiError(
                 f"{what}: LeadSquared answered {exception_type}: {message or '(no message)'} (HTTP {status})",
                 exception_type=str(exception_type),
-                status_code=status,
+                http_status=status,
             )
         if status >= 500:
             raise LeadSquaredTransientError(f"{what}: HTTP {status} from LeadSquared")
         if status >= 400:
             raise LeadSquaredApiError(
                 f"{what}: HTTP {status} from LeadSquared: {message or self.scrub(response.text[:200])}",
-                status_code=status,
+                http_status=status,
             )
         if payload is None:
             raise LeadSquaredTransientError(f"{what}: the answer (HTTP {status}) is not JSON")
         if isinstance(payload, dict) and str(payload.get("Status", "")).lower() == "error":
             raise LeadSquaredApiError(
-                f"{what}: LeadSquared answered an error: {message or '(no message)'}", status_code=status
+                f"{what}: LeadSquared answered an error: {message or '(no message)'}", http_status=status
             )
         return payload

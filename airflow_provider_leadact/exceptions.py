@@ -10,8 +10,9 @@ from datetime import datetime, timedelta, timezone
 
 try:
     from airflow.sdk.exceptions import AirflowException, AirflowFailException
-except ImportError:  # pragma: no cover - older Airflow 3 releases
-    from airflow.exceptions import AirflowException, AirflowFailException
+except ImportError:  # pragma: no cover - Airflow 3.1, whose airflow.sdk.exceptions lacks AirflowFailException
+    # The same names from their older home: redefined for the type checker only.
+    from airflow.exceptions import AirflowException, AirflowFailException  # type: ignore[no-redef]
 
 
 class LeadSquaredError(AirflowException):
@@ -38,13 +39,14 @@ class LeadSquaredApiError(LeadSquaredError):
     """The service answered with an application error (``MX...Exception``) or a bad request.
 
     :param exception_type: the ``ExceptionType`` the service sent, if any.
-    :param status_code: the HTTP status of the answer.
+    :param http_status: the HTTP status of LeadSquared's answer, if any. (Not ``status_code``:
+        ``AirflowException.status_code`` is the status Airflow's own API answers with.)
     """
 
-    def __init__(self, message: str, *, exception_type: str | None = None, status_code: int | None = None):
+    def __init__(self, message: str, *, exception_type: str | None = None, http_status: int | None = None):
         super().__init__(message)
         self.exception_type = exception_type
-        self.status_code = status_code
+        self.http_status = http_status
 
 
 class LeadSquaredTransientError(LeadSquaredError):

@@ -478,7 +478,7 @@ class RedisBudget:
         margin = -1 if limit.margin_seconds is None else _us(limit.margin_seconds)
         cap = -1 if self.daily_cap is None else self.daily_cap
         while True:
-            args = [
+            args: list[int | float | str] = [
                 limit.calls,
                 _us(limit.period_seconds),
                 margin,
