@@ -1,10 +1,12 @@
 # Set-up and everyday commands. Each target installs what it needs into .venv first.
 PYTHON ?= python3
-# The Airflow minor line to run on: one per constraints/airflow-<line>.txt (the release tested
-# and the pins it needs). The newest uses .venv; older lines get their own virtualenv, e.g.
-# `make test AIRFLOW=3.1` uses .venv-airflow-3.1. Supporting a new line is a new constraints
-# file and this number (.ci/run derives its list from constraints/; see the README).
-NEWEST_AIRFLOW := 3.3
+# The supported Airflow minor lines are the files constraints/airflow-<line>.txt (each: the
+# release tested and the pins it needs), so supporting a new line is adding its file (see the
+# README). `make lines` prints them, oldest first; .ci/run tests each. The newest is the
+# default and uses .venv; older lines get their own virtualenv, e.g. `make test AIRFLOW=3.1`
+# uses .venv-airflow-3.1.
+LINES := $(shell ls constraints/airflow-*.txt | sed -E 's|.*/airflow-(.*)[.]txt$$|\1|' | sort -V)
+NEWEST_AIRFLOW := $(lastword $(LINES))
 AIRFLOW ?= $(NEWEST_AIRFLOW)
 VENV ?= $(if $(filter $(NEWEST_AIRFLOW),$(AIRFLOW)),.venv,.venv-airflow-$(AIRFLOW))
 CONSTRAINTS := constraints/airflow-$(AIRFLOW).txt
@@ -13,7 +15,7 @@ STAMP := $(VENV)/.installed-stamp
 # mypy checks the types against the newest line's Airflow only (see typecheck below).
 TYPECHECK := $(if $(filter $(NEWEST_AIRFLOW),$(AIRFLOW)),$(BIN)/mypy,@echo "mypy: skipped on Airflow $(AIRFLOW); it checks against $(NEWEST_AIRFLOW)")
 
-.PHONY: install demo test test-e2e e2e bench lint format typecheck clean
+.PHONY: install demo test test-e2e e2e bench lint format typecheck dist lines clean
 
 # The development tools are the `test` dependency group of pyproject.toml (PEP 735), which
 # `pip install --group` reads from pip 25.1 on; the constraints apply to it as to the package.
@@ -66,6 +68,16 @@ format: $(STAMP)
 ## so `make test` runs it on the newest line only.
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+## make dist: the sdist and wheel of a release into dist/, checked by twine (tests/packaging checks
+## the same distributions in make test)
+dist: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m build
+	$(BIN)/twine check --strict dist/*
+
+lines:
+	@echo $(LINES)
 
 clean:
 	rm -rf .venv .venv-airflow-* .demo .bench build dist *.egg-info

@@ -417,6 +417,10 @@ def test_every_row_of_the_readme_table_is_covered() -> None:
     }
     # The rows refused by the operator's constructor are refused when the DAG file is parsed.
     assert {row.row for row in ROWS.values() if row.when == "parse"} == {"table", "format", "limits"}
+    # The README counts the cases, twice.
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert f"**Bad input refused clearly.** {len(ROWS)} bad inputs" in readme
+    assert f"`tests/reliability/test_bad_input.py` ({len(ROWS)} cases)" in readme
 
 
 # -- accepted shapes: flattened, de-duplicated, fetched once ------------------------------------
