@@ -13,7 +13,7 @@ CONSTRAINTS := constraints/airflow-$(AIRFLOW).txt
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 # mypy checks the types against the newest line's Airflow only (see typecheck below).
-TYPECHECK := $(if $(filter $(NEWEST_AIRFLOW),$(AIRFLOW)),$(BIN)/mypy,@echo "mypy: skipped on Airflow $(AIRFLOW); it checks against $(NEWEST_AIRFLOW)")
+TYPECHECK := $(if $(filter $(NEWEST_AIRFLOW),$(AIRFLOW)),$(BIN)/mypy airflow_provider_leadact,@echo "mypy: skipped on Airflow $(AIRFLOW); it checks against $(NEWEST_AIRFLOW)")
 
 .PHONY: install demo test test-e2e e2e bench lint format typecheck dist lines clean
 
@@ -67,7 +67,7 @@ format: $(STAMP)
 ## the newest line's Airflow: on older lines the names airflow_compat bridges have other types,
 ## so `make test` runs it on the newest line only.
 typecheck: $(STAMP)
-	$(BIN)/mypy
+	$(BIN)/mypy airflow_provider_leadact
 
 ## make dist: the sdist and wheel of a release into dist/, checked by twine (tests/packaging checks
 ## the same distributions in make test)
