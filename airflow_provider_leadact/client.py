@@ -496,19 +496,19 @@ class LeadSquaredClient:
             raise LeadSquaredApiError(
                 f"{what}: LeadSquared answered {exception_type}: {message or '(no message)'} (HTTP {status})",
                 exception_type=str(exception_type),
-                http_status=status,
+                status_code=status,
             )
         if status >= 500:
             raise LeadSquaredTransientError(f"{what}: HTTP {status} from LeadSquared")
         if status >= 400:
             raise LeadSquaredApiError(
                 f"{what}: HTTP {status} from LeadSquared: {message or self.scrub(response.text[:200])}",
-                http_status=status,
+                status_code=status,
             )
         if payload is None:
             raise LeadSquaredTransientError(f"{what}: the answer (HTTP {status}) is not JSON")
         if isinstance(payload, dict) and str(payload.get("Status", "")).lower() == "error":
             raise LeadSquaredApiError(
-                f"{what}: LeadSquared answered an error: {message or '(no message)'}", http_status=status
+                f"{what}: LeadSquared answered an error: {message or '(no message)'}", status_code=status
             )
         return payload

@@ -39,14 +39,15 @@ class LeadSquaredApiError(LeadSquaredError):
     """The service answered with an application error (``MX...Exception``) or a bad request.
 
     :param exception_type: the ``ExceptionType`` the service sent, if any.
-    :param http_status: the HTTP status of LeadSquared's answer, if any. (Not ``status_code``:
-        ``AirflowException.status_code`` is the status Airflow's own API answers with.)
+    :param status_code: the HTTP status of the answer.
     """
 
-    def __init__(self, message: str, *, exception_type: str | None = None, http_status: int | None = None):
+    def __init__(self, message: str, *, exception_type: str | None = None, status_code: int | None = None):
         super().__init__(message)
         self.exception_type = exception_type
-        self.http_status = http_status
+        # AirflowException declares status_code as the HTTPStatus that Airflow's own API answers
+        # with; here it is LeadSquared's status, or None, under the name callers already use.
+        self.status_code = status_code  # type: ignore[assignment]
 
 
 class LeadSquaredTransientError(LeadSquaredError):

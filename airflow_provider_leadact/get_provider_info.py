@@ -51,13 +51,14 @@ def get_provider_info() -> dict[str, Any]:
         "hooks": [
             {"integration-name": "LeadSquared", "python-modules": ["airflow_provider_leadact.hooks.leadsquared"]}
         ],
-        # Operators that move no activities: where lead ids come from, and partition upkeep.
+        # Operators that move no activities: where lead ids and windows come from, partition upkeep.
         "operators": [
             {
                 "integration-name": "LeadSquared",
                 "python-modules": [
                     "airflow_provider_leadact.operators.files",
                     "airflow_provider_leadact.operators.leads",
+                    "airflow_provider_leadact.operators.windows",
                 ],
             }
         ],

@@ -59,6 +59,9 @@ LEARNED_TTL_SECONDS = 3600.0
 CONFIRMED_TTL_SECONDS = 86_400.0
 #: Calls granted beyond the confirmed level at once while the plan's limit is not known.
 UNCONFIRMED_IN_FLIGHT = 3
+#: How long a fact about the server (how its listing reads, which spans it answers) is kept
+#: after it was last shared: days, so daily runs and backfills start from it.
+FACTS_TTL_SECONDS = 7 * 86_400.0
 
 
 # -- where the budget lives ----------------------------------------------------------------
@@ -210,6 +213,14 @@ class CallBudget(Protocol):
         """Record that the server accepted ``level`` calls in one window."""
         ...
 
+    def recall(self, name: str) -> Any:
+        """What the account's sharers remembered under ``name`` (None if nothing, or expired)."""
+        ...
+
+    def remember(self, name: str, value: Any, ttl_seconds: float = FACTS_TTL_SECONDS) -> None:
+        """Share a JSON-able fact about the account's server for ``ttl_seconds``."""
+        ...
+
 
 # -- the decision, for the in-process and file backends ------------------------------------
 
@@ -223,7 +234,20 @@ def _day_reset(day: str) -> datetime:
 
 
 def _empty_state() -> dict[str, Any]:
-    return {"stamps": [], "learned": None, "confirmed": [0, 0.0], "day": "", "day_calls": 0}
+    return {"stamps": [], "learned": None, "confirmed": [0, 0.0], "day": "", "day_calls": 0, "facts": {}}
+
+
+def _recall(state: dict[str, Any], name: str, wall: float) -> Any:
+    entry = (state.get("facts") or {}).get(name)
+    return entry[0] if isinstance(entry, list) and len(entry) == 2 and entry[1] > wall else None
+
+
+def _remember(state: dict[str, Any], name: str, value: Any, until: float) -> None:
+    facts = state.get("facts")
+    if not isinstance(facts, dict):
+        facts = {}
+    facts[name] = [value, until]
+    state["facts"] = facts
 
 
 def _in_force(state: dict[str, Any], limit: Limit, wall: float) -> tuple[Limit, int]:
@@ -310,6 +334,14 @@ class MemoryBudget:
         with self._lock:
             _confirm(self._state, level, time.time())
 
+    def recall(self, name: str) -> Any:
+        with self._lock:
+            return _recall(self._state, name, time.time())
+
+    def remember(self, name: str, value: Any, ttl_seconds: float = FACTS_TTL_SECONDS) -> None:
+        with self._lock:
+            _remember(self._state, name, value, time.time() + ttl_seconds)
+
 
 class FileBudget:
     """A budget shared by the processes of one machine through a locked file.
@@ -366,6 +398,12 @@ class FileBudget:
 
     def confirm(self, level: int) -> None:
         self._update(lambda state: _confirm(state, level, time.time()))
+
+    def recall(self, name: str) -> Any:
+        return self._update(lambda state: _recall(state, name, time.time()))
+
+    def remember(self, name: str, value: Any, ttl_seconds: float = FACTS_TTL_SECONDS) -> None:
+        self._update(lambda state: _remember(state, name, value, time.time() + ttl_seconds))
 
 
 # -- Redis: the same decision in one Lua script, on the Redis server's clock -----------------
@@ -471,6 +509,7 @@ class RedisBudget:
         self._learn = self._client.register_script(_REDIS_LEARN)
         self._confirm = self._client.register_script(_REDIS_CONFIRM)
         self._keys = [f"{key}:log", f"{key}:state"]
+        self._facts = f"{key}:facts"
 
     def acquire(self) -> Grant:
         waited = 0.0
@@ -506,6 +545,17 @@ class RedisBudget:
 
     def confirm(self, level: int) -> None:
         self._confirm(keys=self._keys, args=[level, _us(CONFIRMED_TTL_SECONDS)])
+
+    def recall(self, name: str) -> Any:
+        raw = self._client.get(f"{self._facts}:{name}")
+        try:
+            return None if raw is None else json.loads(raw)
+        except ValueError:
+            return None
+
+    def remember(self, name: str, value: Any, ttl_seconds: float = FACTS_TTL_SECONDS) -> None:
+        # Redis expires the key itself, on its own clock.
+        self._client.set(f"{self._facts}:{name}", json.dumps(value), ex=max(1, int(ttl_seconds)))
 
 
 # -- one budget per account and process ------------------------------------------------------

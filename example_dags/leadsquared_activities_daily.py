@@ -1,10 +1,12 @@
 """Daily LeadSquared activities: exactly what changed in each data interval -> files -> SQL table.
 
-1. ``changed_leads`` lists the activities whose ``ModifiedOn`` lies in the data interval
-   ("Get Activities by Date Range", paged exactly) and returns their leads in batches;
-2. ``fetch_activities`` (one mapped task per batch) fetches each lead's activities changed in
-   the interval, stopping each lead as soon as the rest of its history cannot hold one, into a
-   file of the interval's partition, ``<base>/activities/interval_start=<ts>/part-<n>.jsonl``;
+1. ``interval_windows`` cuts the data interval into windows of ``LEADACT_WINDOW_HOURS`` (6 by
+   default; no API call);
+2. ``fetch_activities`` (one mapped task per window) lists the activities whose ``ModifiedOn``
+   lies in its window ("Get Activities by Date Range", paged exactly, one call per page of up
+   to 1,000 activities) and writes them straight into a file of the interval's partition,
+   ``<base>/activities/interval_start=<ts>/part-<n>.jsonl``; only leads whose listed rows lack
+   a record field (or activities only the change history names) are fetched per lead;
 3. ``load_to_sql`` upserts those files into the SQL table, and ``prune_stale_parts`` deletes
    part files an earlier run of the interval left that this run did not write.
 
@@ -27,23 +29,22 @@ from leadsquared_settings import (
     API_POOL,
     BASE_PATH,
     FILE_FORMAT,
-    LEADS_PER_BATCH,
     LEADSQUARED_CONN_ID,
     SQL_CONN_ID,
     SQL_TABLE,
+    WINDOW_HOURS,
 )
 
 from airflow_provider_leadact.airflow_compat import CronDataIntervalTimetable
 from airflow_provider_leadact.operators import (
-    LeadSquaredActivitiesToObjectStorageOperator,
     LeadSquaredActivityFilesToSqlOperator,
-    LeadSquaredChangedLeadsOperator,
+    LeadSquaredChangedActivitiesToObjectStorageOperator,
     LeadSquaredPrunePartitionOperator,
+    LeadSquaredWindowsOperator,
     files_asset,
 )
 
 PARTITION = BASE_PATH + "/activities/interval_start={{ data_interval_start | ts_nodash }}"
-START, END = "{{ data_interval_start }}", "{{ data_interval_end }}"
 
 with DAG(
     dag_id="leadsquared_activities_daily",
@@ -56,19 +57,16 @@ with DAG(
     tags=["leadsquared"],
     doc_md=__doc__,
 ) as dag:
-    changed_leads = LeadSquaredChangedLeadsOperator(
-        task_id="changed_leads",
-        from_date=START,
-        to_date=END,
-        batch_size=LEADS_PER_BATCH,
-        leadsquared_conn_id=LEADSQUARED_CONN_ID,
-        pool=API_POOL,
+    interval_windows = LeadSquaredWindowsOperator(
+        task_id="interval_windows",
+        from_date="{{ data_interval_start }}",
+        to_date="{{ data_interval_end }}",
+        window_hours=WINDOW_HOURS,
+        skip_empty=False,  # a day is short: no call to find where its changes start
     )
 
-    fetch_activities = LeadSquaredActivitiesToObjectStorageOperator.partial(
+    fetch_activities = LeadSquaredChangedActivitiesToObjectStorageOperator.partial(
         task_id="fetch_activities",
-        changed_from=START,
-        changed_to=END,
         path=PARTITION + "/part-{{ '%05d' % ti.map_index }}." + FILE_FORMAT,
         base_path=BASE_PATH,  # a rendered path outside the configured storage is refused
         file_format=FILE_FORMAT,
@@ -76,7 +74,7 @@ with DAG(
         pool=API_POOL,
         # Mapped tasks take their outlets from partial(): one Asset for every partition.
         outlets=[files_asset(PARTITION)],
-    ).expand(lead_ids=changed_leads.output)
+    ).expand_kwargs(interval_windows.output)
 
     load_to_sql = LeadSquaredActivityFilesToSqlOperator(
         task_id="load_to_sql",
@@ -85,10 +83,9 @@ with DAG(
         table=SQL_TABLE,
     )
 
-    # Runs when none failed: also after an interval where nothing changed (the fetch is then
-    # skipped), where every part an earlier run wrote is stale.
+    # Runs when none failed: parts an earlier run of the interval wrote and this one did not are stale.
     prune_stale_parts = LeadSquaredPrunePartitionOperator(
         task_id="prune_stale_parts", partition=PARTITION, written=fetch_activities.output
     )
 
-    changed_leads >> fetch_activities >> [load_to_sql, prune_stale_parts]
+    interval_windows >> fetch_activities >> [load_to_sql, prune_stale_parts]

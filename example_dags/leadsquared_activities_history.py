@@ -1,16 +1,18 @@
-"""Whole history of every lead, into the SQL table: the first load, or a full re-sync.
+"""Every activity of every lead, into the SQL table: the first load, or a full re-sync.
 
 Daily partitions hold only what changed in their interval, so the history before the first
-daily run is loaded here, once:
+daily run is loaded here, once, through the date-range listing (a page of up to 1,000
+activities per call, not a call per lead):
 
-1. ``all_leads`` lists every lead whose last change lies between the *From* param (default
-   2000-01-01) and the run's time (``Leads.RecentlyModified``, i.e. every lead), in batches;
-2. ``fetch_history`` (one mapped task per batch) fetches each lead's whole history and upserts
-   it into the table by activity id.
+1. ``history_windows`` cuts ``[From, To)`` into 14-day windows (*To* defaults to the run's own
+   time), starting at the day of the range's first change, so the long default range (from
+   2000) costs one call where it is empty;
+2. ``fetch_history`` (one mapped task per window) lists the activities whose ``ModifiedOn``
+   lies in its window and upserts them into the table by activity id.
 
-Resumable: the lead list is kept with the run, so clearing the failed ``fetch_history`` tasks
-(or the whole run) fetches again only what they hold, and a second run duplicates nothing.
-Then schedule ``leadsquared_activities_daily`` from the day this run started.
+Each window is an idempotent unit: a failed or cleared window reloads only itself, and a
+rerun duplicates nothing. Then schedule ``leadsquared_activities_daily`` from the day this
+run started.
 """
 
 from __future__ import annotations
@@ -19,11 +21,11 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import DAG, Param
-from leadsquared_settings import API_POOL, LEADS_PER_BATCH, LEADSQUARED_CONN_ID, SQL_CONN_ID, SQL_TABLE
+from leadsquared_settings import API_POOL, LEADSQUARED_CONN_ID, SQL_CONN_ID, SQL_TABLE
 
 from airflow_provider_leadact.operators import (
-    LeadSquaredActivitiesToSqlOperator,
-    LeadSquaredRecentlyModifiedLeadsOperator,
+    LeadSquaredChangedActivitiesToSqlOperator,
+    LeadSquaredWindowsOperator,
 )
 
 with DAG(
@@ -40,26 +42,31 @@ with DAG(
             type="string",
             minLength=10,
             title="From",
-            description="Leads whose last change is at or after this time (UTC); the default takes every lead.",
+            description="Activities changed at or after this time (UTC); the default takes every activity.",
+        ),
+        "to_date": Param(
+            None,
+            type=["null", "string"],
+            title="To",
+            description="Activities changed before this time (UTC); empty for the run's own time.",
         ),
     },
     tags=["leadsquared"],
     doc_md=__doc__,
 ) as dag:
-    all_leads = LeadSquaredRecentlyModifiedLeadsOperator(
-        task_id="all_leads",
+    history_windows = LeadSquaredWindowsOperator(
+        task_id="history_windows",
         from_date="{{ params.from_date }}",
-        # The run's own time, not now(): a cleared task of this run lists the same leads.
-        to_date="{{ dag_run.run_after }}",
-        batch_size=LEADS_PER_BATCH,
+        # The run's own time, not now(): a cleared task of this run plans the same windows.
+        to_date="{{ params.to_date or dag_run.run_after }}",
         leadsquared_conn_id=LEADSQUARED_CONN_ID,
         pool=API_POOL,
     )
 
-    fetch_history = LeadSquaredActivitiesToSqlOperator.partial(
+    fetch_history = LeadSquaredChangedActivitiesToSqlOperator.partial(
         task_id="fetch_history",
         conn_id=SQL_CONN_ID,
         table=SQL_TABLE,
         leadsquared_conn_id=LEADSQUARED_CONN_ID,
         pool=API_POOL,
-    ).expand(lead_ids=all_leads.output)
+    ).expand_kwargs(history_windows.output)

@@ -9,7 +9,7 @@ Environment variable            Default                                What it i
 ``LEADACT_SQL_CONN_ID``         ``leadact_sqlite``                     the SQL connection
 ``LEADACT_SQL_TABLE``           ``leadsquared_activities``             the table
 ``LEADACT_API_POOL``            ``leadsquared_api``                    the pool of API tasks
-``LEADACT_LEADS_PER_BATCH``     ``20``                                 leads per mapped task
+``LEADACT_WINDOW_HOURS``        ``6``                                  hours per mapped daily task
 =============================== ====================================== ============================
 """
 
@@ -25,4 +25,4 @@ FILE_FORMAT = os.environ.get("LEADACT_FILE_FORMAT", "jsonl")
 SQL_CONN_ID = os.environ.get("LEADACT_SQL_CONN_ID", "leadact_sqlite")
 SQL_TABLE = os.environ.get("LEADACT_SQL_TABLE", "leadsquared_activities")
 API_POOL = os.environ.get("LEADACT_API_POOL", "leadsquared_api")
-LEADS_PER_BATCH = int(os.environ.get("LEADACT_LEADS_PER_BATCH", "20"))
+WINDOW_HOURS = int(os.environ.get("LEADACT_WINDOW_HOURS", "6"))

@@ -36,7 +36,7 @@ def main() -> int:
         "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "example_dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "LEADACT_BASE_PATH": f"file://{data}",
-        "LEADACT_LEADS_PER_BATCH": "5",  # several mapped fetch tasks even for a small day
+        "LEADACT_WINDOW_HOURS": "6",  # four mapped fetch tasks a day
         "AIRFLOW_CONN_LEADACT_SQLITE": json.dumps({"conn_type": "sqlite", "host": str(database)}),
     }
     os.environ.update(env)  # the sandbox and the checks below read the same settings

@@ -20,9 +20,11 @@ from airflow_provider_leadact.exceptions import LeadSquaredConfigError, LeadSqua
 from airflow_provider_leadact.listing import (
     CREATED_ON,
     MODIFIED_ON,
+    ChangedListing,
     ListingProfile,
     Window,
     api_time,
+    changed_in_lead,
     iter_changed_rows,
     list_changed,
     parse_api_time,
@@ -57,6 +59,8 @@ class Server:
             }
             self.activities[activity["Id"]] = activity
             if lag:
+                # Edited later, or posted with a date of its own (backdated or ahead): the
+                # system wrote it at ModifiedOn, which the change history records.
                 self.changes.append(self.change(activity))
         self.record_count, self.cap, self.filter_on = record_count, cap, filter_on
         self.to_inclusive, self.churn = to_inclusive, churn
@@ -66,7 +70,7 @@ class Server:
     @staticmethod
     def change(activity: dict) -> dict:
         return {"ActivityId": activity["Id"], "RelatedProspectId": activity["RelatedProspectId"],
-                MODIFIED_ON: activity[MODIFIED_ON]}  # fmt: skip
+                CREATED_ON: activity[CREATED_ON], MODIFIED_ON: activity[MODIFIED_ON]}  # fmt: skip
 
     def truth(self, window: Window) -> set[str]:
         return {k for k, a in self.activities.items() if parse_api_time(a[MODIFIED_ON]) in window}
@@ -105,6 +109,23 @@ class Server:
         rows = [c for c in self.changes if self._between(c[MODIFIED_ON], lo, hi)]
         return self._page(rows, page_index, page_size)
 
+    def lead_history(self, lead: str) -> list[dict]:
+        """A lead's activities as the per-lead call returns them: newest first by CreatedOn."""
+        rows = [dict(a) for a in self.activities.values() if a["RelatedProspectId"] == lead]
+        return sorted(rows, key=lambda a: (a[CREATED_ON], a["Id"]), reverse=True)
+
+
+def written(server: Server, window: Window, page_size: int, *, profile: ListingProfile | None = None,
+            complete=lambda row: True) -> list[str]:  # fmt: skip
+    """The ids the listing path writes: complete rows as listed, then the planned leads fetched."""
+    listing = ChangedListing(server.fetch, server.fetch_changes, window, page_size=page_size,
+                             profile=profile or ListingProfile(), max_pages=10_000, complete=complete)  # fmt: skip
+    ids = [row["Id"] for _, row in listing.rows()]
+    for lead, plan in listing.refetch.items():
+        history = changed_in_lead(server.lead_history(lead), window, plan.floor)
+        ids += [a["Id"] for a in history if listing.keep(plan, a)]
+    return ids
+
 
 def listed(server: Server, window: Window, page_size: int, profile: ListingProfile | None = None) -> list[str]:
     rows = iter_changed_rows(
@@ -113,7 +134,11 @@ def listed(server: Server, window: Window, page_size: int, profile: ListingProfi
     return [row["Id"] for row in rows]
 
 
-activity_times = st.lists(st.tuples(st.integers(0, 120), st.sampled_from([0, 0, 0, 1, 5, 40, 200])), max_size=160)
+# Lags: edited later (positive), never edited (0), or CreatedOn set by a user: backdated
+# (positive too) or dated ahead of the system's time (negative).
+activity_times = st.lists(
+    st.tuples(st.integers(0, 120), st.sampled_from([0, 0, 0, 1, 5, 40, 200, -1, -3, -40, -200])), max_size=160
+)
 readings = st.fixed_dictionaries(
     {
         "record_count": st.sampled_from(["total", "page"]),
@@ -126,25 +151,20 @@ readings = st.fixed_dictionaries(
 
 @settings(max_examples=400, deadline=None)
 @given(times=activity_times, reading=readings, page_size=st.integers(1, 30),
-       bounds=st.tuples(st.integers(-5, 130), st.integers(1, 200)))  # fmt: skip
-def test_every_changed_activity_exactly_once(times, reading, page_size, bounds) -> None:
+       bounds=st.tuples(st.integers(-5, 130), st.integers(1, 200)),
+       complete=st.sampled_from(["", "13579", "0123456789"]))  # fmt: skip
+def test_every_changed_activity_exactly_once(times, reading, page_size, bounds, complete) -> None:
     server = Server(times, **reading)
     window = Window.of(T0 + timedelta(seconds=bounds[0]), T0 + timedelta(seconds=bounds[0] + bounds[1]))
     profile = ListingProfile()
-    changed = list_changed(
-        server.fetch, server.fetch_changes, window, page_size=page_size, profile=profile, max_pages=10_000
-    )
-    truth = server.truth(window)
-    ids = list(changed.rows)
+    ids = written(server, window, page_size, profile=profile, complete=lambda row: row["Id"][-1] not in complete)
     assert len(ids) == len(set(ids))
-    if reading["filter_on"] == MODIFIED_ON:
-        assert set(ids) == truth
-        assert not changed.edited_elsewhere
-    else:
-        # Created before the window and edited in it: named by the change history instead.
-        assert set(ids) <= truth
-        assert set(ids) | set(changed.edited_elsewhere) == truth
+    assert set(ids) == server.truth(window)
     assert profile.filter_on in (None, reading["filter_on"])
+    # The per-lead path plans exactly the leads of the window's changes.
+    leads = list_changed(server.fetch, server.fetch_changes, window, page_size=page_size,
+                         profile=ListingProfile(), max_pages=10_000).lead_floors()  # fmt: skip
+    assert set(leads) == {server.activities[i]["RelatedProspectId"] for i in server.truth(window)}
 
 
 @settings(max_examples=300, deadline=None)
@@ -154,14 +174,10 @@ def test_rows_edited_while_paging_never_hide_others(times, reading, page_size, c
     server = Server(times, churn=churn, **reading)
     window = Window.of(T0 + timedelta(seconds=bounds[0]), T0 + timedelta(seconds=bounds[0] + bounds[1]))
     before = server.truth(window)
-    profile = ListingProfile()
-    changed = list_changed(
-        server.fetch, server.fetch_changes, window, page_size=page_size, profile=profile, max_pages=10_000
-    )
-    found = set(changed.rows) | set(changed.edited_elsewhere)
-    # Every activity in the window before and after the listing is found; nothing outside it.
-    assert before - server.edited <= found
-    assert set(changed.rows) <= before
+    ids = written(server, window, page_size)
+    # Every activity in the window before and after the listing is found once; nothing outside it.
+    assert len(ids) == len(set(ids))
+    assert before - server.edited <= set(ids) <= before
 
 
 @pytest.mark.parametrize("filter_on", [MODIFIED_ON, CREATED_ON])
@@ -297,3 +313,81 @@ def test_a_lead_is_read_until_its_history_cannot_hold_a_change() -> None:
     shuffled = [newest_first[1], newest_first[0], newest_first[3], newest_first[4], newest_first[2]]
     assert {a["Id"] for a in changed_in_lead(history(shuffled), window, floor)} == {"a2", "a3", "a5"}
     assert len(read) == 5
+
+
+class HeavyServer(Server):
+    """A server whose database gives up on a query matching more than ``heavy`` rows (HTTP 500)."""
+
+    def __init__(self, times, *, heavy: int, **reading) -> None:
+        super().__init__(times, **reading)
+        self.heavy, self.failures, self.spans = heavy, 0, []
+
+    def fetch(self, lo, hi, column, page_index, page_size):
+        from airflow_provider_leadact.exceptions import LeadSquaredApiError
+
+        self.spans.append(parse_api_time(hi) - parse_api_time(lo))
+        matching = [a for a in self.activities.values() if self._between(a[self.filter_on], lo, hi)]
+        if len(matching) > self.heavy:
+            self.calls += 1
+            self.failures += 1
+            raise LeadSquaredApiError("MXDataAccessException: Timeout expired (HTTP 500)", status_code=500)
+        return super().fetch(lo, hi, column, page_index, page_size)
+
+
+@settings(max_examples=150, deadline=None)
+@given(times=st.lists(st.tuples(st.integers(0, 6 * 3600), st.sampled_from([0, 0, 60, -60, 3000])), max_size=120),
+       filter_on=st.sampled_from([MODIFIED_ON, CREATED_ON]), heavy=st.integers(8, 40))  # fmt: skip
+def test_heavy_windows_are_split_and_stay_exact(times, filter_on, heavy) -> None:
+    server = HeavyServer(times, heavy=heavy, filter_on=filter_on)
+    window = Window.of(T0, T0 + timedelta(hours=6))
+    profile = ListingProfile()
+    try:
+        ids = written(server, window, 1000, profile=profile)
+    except Exception as exc:  # only when one 15-minute span alone holds more than the server answers
+        from airflow_provider_leadact.listing import MIN_SPAN
+
+        assert "the smallest asked for" in str(exc)
+        assert any(
+            sum(1 for a in server.activities.values() if lo <= parse_api_time(a[filter_on]) <= lo + MIN_SPAN) > heavy
+            for lo in (T0 + timedelta(seconds=s) for s in range(0, 6 * 3600, 60))
+        )
+        return
+    assert len(ids) == len(set(ids))
+    assert set(ids) == server.truth(window)
+    if server.failures:
+        assert profile.span < timedelta(days=14)
+
+
+def test_a_heavy_window_is_remembered_and_widened_when_light() -> None:
+    # 200 activities in the first hour of a day, none after: the day as one query fails.
+    server = HeavyServer([(s * 18, 0) for s in range(200)], heavy=100)
+    profile = ListingProfile()
+    day = Window.of(T0, T0 + timedelta(days=1))
+    assert sorted(written(server, day, 1000, profile=profile)) == sorted(server.truth(day))
+    assert server.failures and profile.span < timedelta(days=1)
+    # A later listing starts about the span that worked (one doubling after a light query,
+    # so at most one failure where the busy hour is met again), exact all the same.
+    server.failures = 0
+    hour = Window.of(T0, T0 + timedelta(hours=1))
+    assert sorted(written(server, hour, 1000, profile=profile)) == sorted(server.truth(hour))
+    assert server.failures <= 1
+    # Light stretches widen the span again, step by step, up to the usual 14 days.
+    quiet = Server([])
+    for _ in range(12):
+        written(quiet, Window.of(T0 + timedelta(days=2), T0 + timedelta(days=20)), 1000, profile=profile)
+    assert profile.span == timedelta(days=14)
+
+
+def test_the_filter_is_probed_once_and_shared() -> None:
+    # No row proves the reading by its times alone (both inside the window); a probe settles it.
+    shared: dict = {}
+    for filter_on in (MODIFIED_ON, CREATED_ON):
+        server = Server([(10, 20), (12, 0), (14, 0)] * 3, filter_on=filter_on)
+        profile = ListingProfile(on_change=lambda learned: shared.update(learned.facts()))
+        window = Window.of(T0, T0 + timedelta(minutes=1))
+        assert sorted(written(server, window, 2, profile=profile)) == sorted(server.truth(window))
+        assert profile.filter_on == filter_on and shared["filter_on"] == filter_on
+        again = ListingProfile()
+        again.adopt(shared)
+        assert again.filter_on == filter_on and again.sort_column == filter_on
+        shared.clear()

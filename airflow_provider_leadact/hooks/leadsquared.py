@@ -27,11 +27,14 @@ from airflow_provider_leadact.exceptions import (
 from airflow_provider_leadact.extras import EXTRAS
 from airflow_provider_leadact.listing import (
     ChangedActivities,
+    ChangedListing,
+    FetchChanges,
+    FetchRange,
     ListingProfile,
     Window,
     changed_in_lead,
     is_complete_row,
-    list_changed,
+    span_of_changes,
 )
 from airflow_provider_leadact.paging import ServerProfile, iter_activity_pages
 from airflow_provider_leadact.rate_limit import CallBudget
@@ -53,6 +56,10 @@ LEADS_PAGE_SIZE = 1000
 API_DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 #: ``on_page(lead_id, activities)``: called after each page of a lead.
 PageCallback = Callable[[str, int], None]
+#: Name of the listing's facts in the account's shared state (see :attr:`LeadSquaredHook.listing_profile`).
+LISTING_FACTS = "listing"
+#: Attempts per date-range query before its span is split (see :mod:`.listing`, heavy windows).
+LISTING_ATTEMPTS = 3
 #: Executors whose tasks run on several machines: a budget on one machine does not hold there.
 DISTRIBUTED_EXECUTORS = ("Celery", "Kubernetes", "Edge")
 
@@ -307,6 +314,7 @@ class LeadSquaredHook(BaseHook):
         floors: Mapping[str, str | None] | None = None,
         *,
         on_page: PageCallback | None = None,
+        checked: bool = False,
     ) -> Iterator[tuple[str, list[dict[str, Any]]]]:
         """Fetch many leads concurrently, yielding ``(lead_id, activities)`` as each completes.
 
@@ -323,8 +331,9 @@ class LeadSquaredHook(BaseHook):
             paging a lead stops at its first activity created before it.
         :param on_page: called as ``on_page(lead_id, activities)`` after each page (from the
             fetching threads), e.g. to log progress while a long lead is being paged.
+        :param checked: the ids came from the API (a listing), not from a user: taken as they are.
         """
-        ids = normalize_lead_ids(lead_ids)
+        ids = list(lead_ids) if checked else normalize_lead_ids(lead_ids)
         event = validate_activity_event(activity_event)
         self.settings  # noqa: B018 - read the connection (and refuse a bad one) before any thread starts
 
@@ -397,40 +406,41 @@ class LeadSquaredHook(BaseHook):
 
     @cached_property
     def listing_profile(self) -> ListingProfile:
-        """What this hook has learned about the date-range listing (learned, never declared)."""
-        return ListingProfile()
+        """What is known about the date-range listing (learned, never declared).
 
-    def list_changed(self, from_date: Any, to_date: Any, activity_event: Any = None) -> ChangedActivities:
-        """List the activities whose ``ModifiedOn`` lies in ``[from_date, to_date)``, of every lead.
-
-        "Get Activities by Date Range", paged exactly (see :mod:`~airflow_provider_leadact.listing`),
-        plus "Get Activity Change History" while the listing has not shown that it filters on
-        ``ModifiedOn``; under the same budget, retries and error handling as every call.
-
-        :param from_date: start, included (a datetime, naive is UTC, or ISO text).
-        :param to_date: end, excluded.
-        :param activity_event: only activities of this event code; None for all.
-        :raises LeadSquaredConfigError: for a window that is empty, reversed or not dates, before any call.
+        Shared with every task of the account through the budget's state (file or Redis): how
+        the server filters, whether ``RecordCount`` is a total, its page cap, the span and page
+        size heavy windows allow. A server is probed once, not once per task.
         """
-        window = Window.of(from_date, to_date)
-        event = validate_activity_event(activity_event)
-        settings = self.settings
+        budget = self.client.budget
+        profile = ListingProfile()
+        profile.adopt(budget.recall(LISTING_FACTS))
+        profile.on_change = lambda learned: budget.remember(LISTING_FACTS, learned.facts())
+        return profile
+
+    def _listing_calls(self, window: Window, event: int | None) -> tuple[FetchRange, FetchChanges]:
+        """The two calls the listing pages with: one page of the date range, one of the change history."""
         what = f"activities changed in {window}"
 
-        def fetch_range(lo: str, hi: str, column: str, page_index: int, page_size: int) -> tuple[Any, list[Any]]:
+        def fetch_range(
+            lo: str, hi: str, column: str, page_index: int, page_size: int, newest_first: bool = False
+        ) -> tuple[Any, list[Any]]:
             parameter: dict[str, Any] = {"FromDate": lo, "ToDate": hi, "IncludeCustomFields": 1}
             if event is not None:
                 parameter["ActivityEvent"] = event
             body = {
                 "Parameter": parameter,
                 "Paging": {"PageIndex": page_index, "PageSize": page_size},
-                "Sorting": {"ColumnName": column, "Direction": 0},
+                "Sorting": {"ColumnName": column, "Direction": 1 if newest_first else 0},
             }
-            payload = self.client.post_json(
+            # Few attempts: a query the service cannot answer is asked again over a smaller span.
+            payload = self.client.call(
+                "POST",
                 DATE_RANGE_PATH,
-                body,
-                what=f"{what} (from {lo} by {column}, page {page_index})",
+                body=body,
+                what=f"{what} (RetrieveRecentlyModified from {lo} to {hi} by {column}, page {page_index})",
                 expect="ProspectActivities",
+                attempts=min(LISTING_ATTEMPTS, self.settings.max_attempts),
             )
             return _count_and_rows(payload, "ProspectActivities", "Id", what)
 
@@ -440,62 +450,105 @@ class LeadSquaredHook(BaseHook):
                 parameter["ActivityEvents"] = [event]
             body = {"Parameter": parameter, "Paging": {"PageIndex": page_index, "PageSize": page_size}}
             payload = self.client.post_json(
-                CHANGE_HISTORY_PATH, body, what=f"changes in {window} (page {page_index})", expect="Activities"
+                CHANGE_HISTORY_PATH,
+                body,
+                what=f"changes in {window} (RetrieveActivityChange, page {page_index})",
+                expect="Activities",
             )
-            return _count_and_rows(payload, "Activities", "ActivityId", what)
+            return _count_and_rows(payload, "Activities", None, f"changes in {window} (RetrieveActivityChange)")
 
-        return list_changed(
+        return fetch_range, fetch_changes
+
+    def changed_listing(self, window: Window, event: int | None, *, complete: bool = True) -> ChangedListing:
+        """A :class:`~airflow_provider_leadact.listing.ChangedListing` of ``window`` through this hook's client.
+
+        :param complete: take listed rows that carry every record field as they are; False to
+            plan every row's lead for a per-lead fetch.
+        """
+        fetch_range, fetch_changes = self._listing_calls(window, event)
+        settings = self.settings
+        return ChangedListing(
             fetch_range,
             fetch_changes,
             window,
             page_size=settings.page_size,
             profile=self.listing_profile,
             max_pages=settings.max_pages,
+            complete=(lambda row: is_complete_row(row, RECORD_SOURCE_FIELDS)) if complete else (lambda row: False),
         )
+
+    def list_changed(self, from_date: Any, to_date: Any, activity_event: Any = None) -> ChangedActivities:
+        """List the leads with an activity whose ``ModifiedOn`` lies in ``[from_date, to_date)``.
+
+        "Get Activities by Date Range", paged exactly (see :mod:`~airflow_provider_leadact.listing`),
+        plus "Get Activity Change History" while the listing has not shown that it filters on
+        ``ModifiedOn``; under the same budget, retries and error handling as every call. Rows
+        are counted, not kept: the answer holds one plan per lead.
+
+        :param from_date: start, included (a datetime, naive is UTC, or ISO text).
+        :param to_date: end, excluded.
+        :param activity_event: only activities of this event code; None for all.
+        :raises LeadSquaredConfigError: for a window that is empty, reversed or not dates, before any call.
+        """
+        window = Window.of(from_date, to_date)
+        listing = self.changed_listing(window, validate_activity_event(activity_event), complete=False)
+        for _ in listing.rows():
+            pass  # with complete=False every row is planned for its lead
+        return ChangedActivities(leads=listing.refetch, activities=listing.listed, named=listing.named)
 
     def get_changed_lead_ids(self, from_date: Any, to_date: Any, activity_event: Any = None) -> dict[str, str | None]:
         """The leads with an activity changed in ``[from_date, to_date)``, each with its floor.
 
-        The floor is the ``CreatedOn`` of the lead's oldest changed activity (None when only
-        the change history named it): pass the mapping to :meth:`iter_leads_activities` with the
-        same window, and each lead stops paging as soon as the rest cannot hold a change.
+        The floor is the ``CreatedOn`` of the lead's oldest changed activity (None when it is
+        not known): pass the mapping to :meth:`iter_leads_activities` with the same window, and
+        each lead stops paging as soon as the rest cannot hold a change.
         """
         return self.list_changed(from_date, to_date, activity_event).lead_floors()
 
     def iter_changed_activities(
-        self, from_date: Any, to_date: Any, activity_event: Any = None
+        self, from_date: Any, to_date: Any, activity_event: Any = None, *, listing: ChangedListing | None = None
     ) -> Iterator[tuple[str, dict[str, Any]]]:
         """Yield ``(lead_id, activity)`` for every activity changed in ``[from_date, to_date)``, each once.
 
-        Straight from the listing when its rows carry every field the records are made of;
-        the leads of the other rows (and of older activities only the change history named)
-        are fetched per lead, within the window. The API's own shape, as for
-        :meth:`get_lead_activities`.
+        Streamed from the listing, page by page, when its rows carry every field the records
+        are made of; the leads of the other rows (and of activities only the change history
+        names) are fetched per lead afterwards, within the window and from their floor. Memory
+        does not grow with the window. The API's own shape, as for :meth:`get_lead_activities`.
+
+        :param listing: a listing of the same window to read its counters from afterwards
+            (see :meth:`changed_listing`); one is made when None.
         """
         window = Window.of(from_date, to_date)
-        changed = self.list_changed(window.start, window.end, activity_event)
-        floors = changed.lead_floors()
-        direct, refetch = [], {}
-        for row in changed.rows.values():
-            lead = str(row.get("RelatedProspectId") or "").lower()
-            if lead and is_complete_row(row, RECORD_SOURCE_FIELDS):
-                direct.append((lead, row))
-            else:
-                refetch[lead] = floors.get(lead)
-        for lead in set(changed.edited_elsewhere.values()):
-            refetch[lead.lower()] = None
-        yield from ((lead, row) for lead, row in direct if lead not in refetch)
-        if refetch:
-            for lead, activities in self.iter_leads_activities(
-                list(refetch), activity_event=activity_event, window=window, floors=refetch
-            ):
-                for activity in activities:
+        event = validate_activity_event(activity_event)
+        listing = listing or self.changed_listing(window, event)
+        yield from listing.rows()
+        plans = listing.refetch
+        if not plans:
+            return
+        floors = {lead: plan.floor for lead, plan in plans.items()}
+        for lead, activities in self.iter_leads_activities(
+            list(plans), activity_event=event, window=window, floors=floors, checked=True
+        ):
+            for activity in activities:
+                if listing.keep(plans[lead], activity):
                     yield lead, activity
 
+    def change_span(self, from_date: Any, to_date: Any) -> Window | None:
+        """The part of ``[from_date, to_date)`` from its first change to its last; None when nothing changed.
 
-def _count_and_rows(payload: Any, key: str, id_key: str, what: str) -> tuple[int | None, list[dict[str, Any]]]:
+        Two or three calls, for planning a long range's windows (see
+        :func:`~airflow_provider_leadact.listing.span_of_changes`); the whole window when the
+        server's listing does not filter on ``ModifiedOn``.
+        """
+        window = Window.of(from_date, to_date)
+        fetch_range, _ = self._listing_calls(window, None)
+        return span_of_changes(fetch_range, window, profile=self.listing_profile, max_pages=self.settings.max_pages)
+
+def _count_and_rows(
+    payload: Any, key: str, id_key: str | None, what: str
+) -> tuple[int | None, list[dict[str, Any]]]:
     rows = payload.get(key)
-    if not isinstance(rows, list) or not all(isinstance(r, dict) and id_key in r for r in rows):
+    if not isinstance(rows, list) or not all(isinstance(r, dict) and (id_key is None or id_key in r) for r in rows):
         raise LeadSquaredApiError(f"{what}: {key} is not a list of activities")
     count = payload.get("RecordCount")
     return (count if isinstance(count, int) and not isinstance(count, bool) else None), rows

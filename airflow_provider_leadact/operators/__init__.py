@@ -10,7 +10,8 @@ What a DAG imports comes from here:
   :class:`LeadSquaredChangedActivitiesToObjectStorageOperator`,
   :class:`LeadSquaredChangedActivitiesToSqlOperator`;
 - files to a table: :class:`LeadSquaredActivityFilesToSqlOperator`;
-- partitions: :class:`LeadSquaredPrunePartitionOperator`, :func:`files_asset`.
+- partitions: :class:`LeadSquaredPrunePartitionOperator`, :func:`files_asset`;
+- a long range as windows, for mapping: :class:`LeadSquaredWindowsOperator`.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from airflow_provider_leadact.operators.leads import (
     LeadSquaredRecentlyModifiedLeadsOperator,
 )
 from airflow_provider_leadact.operators.load import LeadSquaredActivityFilesToSqlOperator
+from airflow_provider_leadact.operators.windows import LeadSquaredWindowsOperator
 
 __all__ = [
     "LeadSquaredActivitiesBaseOperator",
@@ -43,5 +45,6 @@ __all__ = [
     "LeadSquaredPrunePartitionOperator",
     "LeadSquaredRecentlyModifiedLeadsOperator",
     "LeadSquaredToSinkOperator",
+    "LeadSquaredWindowsOperator",
     "files_asset",
 ]

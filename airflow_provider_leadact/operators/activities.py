@@ -267,12 +267,29 @@ class LeadSquaredChangedActivitiesBaseOperator(LeadSquaredToSinkOperator):
         return {"window": str(self._window)}
 
     def records(self, hook: LeadSquaredHook, event: int | None) -> Iterator[Record]:
+        listing = hook.changed_listing(self._window, event)
         leads: set[str] = set()
-        for lead_id, activity in hook.iter_changed_activities(self._window.start, self._window.end, event):
-            leads.add(lead_id)
-            yield flatten_activity(activity, lead_id)
-        self.late_summary["leads"] = len(leads)
-        self.log.info("Activities changed in %s belong to %d leads", self._window, len(leads))
+        # Activities stream from the listing page by page: progress counts them as fetched.
+        with FetchProgress(0, self.log, lambda: hook.stats) as progress:
+            for lead_id, activity in hook.iter_changed_activities(
+                self._window.start, self._window.end, event, listing=listing
+            ):
+                leads.add(lead_id)
+                yield flatten_activity(activity, lead_id)
+                progress.page_fetched(lead_id, 1)
+        self.late_summary.update(
+            leads=len(leads), listed=listing.listed, leads_fetched=len(listing.refetch), changes_named=listing.named
+        )
+        self.log.info(
+            "Activities changed in %s: %d listed (%d written as listed), %d named only by the change history; "
+            "%d leads fetched per lead; %d leads in all",
+            self._window,
+            listing.listed,
+            listing.direct,
+            listing.named,
+            len(listing.refetch),
+            len(leads),
+        )
 
 
 class ObjectStorageSinkMixin(BaseOperator):

@@ -15,6 +15,7 @@ from airflow.sdk import BaseOperator
 
 from airflow_provider_leadact.hooks.leadsquared import LeadSquaredHook
 from airflow_provider_leadact.listing import Window
+from airflow_provider_leadact.operators.mapping import batches as fit_batches
 from airflow_provider_leadact.sinks.base import validate_batch_size
 from airflow_provider_leadact.validation import validate_activity_event
 
@@ -61,15 +62,19 @@ class LeadSquaredRecentlyModifiedLeadsOperator(BaseOperator):
         window = Window.of(self.from_date, self.to_date)
         start, end = window.start, window.end
         hook = LeadSquaredHook(leadsquared_conn_id=self.leadsquared_conn_id)
-        lead_ids = hook.get_recently_modified_lead_ids(start, end)
-        batches = [lead_ids[i : i + self.batch_size] for i in range(0, len(lead_ids), self.batch_size)]
+        try:
+            lead_ids = hook.get_recently_modified_lead_ids(start, end)
+        finally:
+            hook.close()
+        batches, size = fit_batches(lead_ids, self.batch_size)
         self.log.info(
-            "%d leads modified from %s to %s, in %d batches of up to %d",
+            "%d leads modified from %s to %s, in %d batches of up to %d%s",
             len(lead_ids),
             start.isoformat(),
             end.isoformat(),
             len(batches),
-            self.batch_size,
+            size,
+            "" if size == self.batch_size else " (larger than batch_size, to stay within [core] max_map_length)",
         )
         return batches
 
@@ -122,18 +127,18 @@ class LeadSquaredChangedLeadsOperator(BaseOperator):
         finally:
             hook.close()
         floors = changed.lead_floors()
-        leads = list(floors)
-        batches = [
-            {lead: floors[lead] for lead in leads[i : i + self.batch_size]}
-            for i in range(0, len(leads), self.batch_size)
-        ]
+        groups, size = fit_batches(list(floors), self.batch_size)
+        batches = [{lead: floors[lead] for lead in group} for group in groups]
         self.log.info(
-            "%d activities changed in %s, of %d leads, in %d batches of up to %d (%d API calls)",
-            len(changed.rows) + len(changed.edited_elsewhere),
+            "%d activities changed in %s (and %d change history entries), of %d leads, in %d batches of up to %d%s "
+            "(%d API calls)",
+            changed.activities,
             window,
-            len(leads),
+            changed.named,
+            len(floors),
             len(batches),
-            self.batch_size,
+            size,
+            "" if size == self.batch_size else " (larger than batch_size, to stay within [core] max_map_length)",
             hook.stats.get("calls", 0),
         )
         return batches

@@ -75,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("--leads", int, "number of leads")
     add("--start", str, "first day of the data, YYYY-MM-DD")
     add("--days", int, "number of days the data spans")
+    add("--backdated", float, "share of activities whose CreatedOn is before the system wrote them")
+    add("--dated-ahead", float, "share of activities whose CreatedOn is after the system wrote them")
     parser.add_argument("--truth-file", metavar="PATH", help="write the ground truth JSON here, then serve")
 
     add("--access-key", str, "access key to accept")
@@ -105,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=RANGE_FIELDS,
     )
     add("--range-churn", int, "activities edited 'now' after each RetrieveRecentlyModified page, from that page")
+    add("--range-heavy-rows", int, "a RetrieveRecentlyModified query matching more rows answers HTTP 500; 0: never")
 
     add("--rate-limit-calls", int, "calls allowed per period per key, 0 for no limit")
     add("--rate-limit-period", float, "rate-limit window in seconds")

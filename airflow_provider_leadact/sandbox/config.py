@@ -24,7 +24,7 @@ FAULT_PROBABILITIES: dict[str, str] = {
     "truncated": "fault_truncated",
 }
 #: Fields that shape the data set; changing one at run time regenerates the data.
-DATA_FIELDS: frozenset[str] = frozenset({"seed", "leads", "start", "days"})
+DATA_FIELDS: frozenset[str] = frozenset({"seed", "leads", "start", "days", "backdated", "dated_ahead"})
 #: Fields that cannot change while the server listens.
 BIND_FIELDS: frozenset[str] = frozenset({"host", "port"})
 _MASK = "***"
@@ -40,6 +40,9 @@ class SandboxConfig:
     :param leads: number of leads in the data set.
     :param start: first day of the data's time window (``YYYY-MM-DD``, UTC).
     :param days: length of the data's time window in days.
+    :param backdated: share of activities whose ``CreatedOn`` (the date a user gives it, to the
+        minute) lies before the system wrote it (its first ``ModifiedOn``): calls logged late.
+    :param dated_ahead: share of activities whose ``CreatedOn`` lies after it.
     :param access_key: the only access key accepted.
     :param secret_key: the only secret key accepted.
     :param host: interface to listen on.
@@ -66,6 +69,9 @@ class SandboxConfig:
     :param range_churn: activities the sandbox edits "now" after answering each page of the
         date-range listing, picked from the page just served, so that the ordering moves
         under a client paging by ``PageIndex``; 0 for none.
+    :param range_heavy_rows: a date-range query matching more activities than this answers
+        HTTP 500 with ``MXDataAccessException`` (the database behind the API timing out),
+        however often it is asked; 0 for never.
     :param rate_limit_calls: calls accepted per access key in any ``rate_limit_period``;
         0 disables the limit (``max_in_window`` is still measured).
     :param rate_limit_period: length of the sliding rate-limit window in seconds.
@@ -87,6 +93,8 @@ class SandboxConfig:
     leads: int = 60
     start: str = "2025-01-01"
     days: int = 14
+    backdated: float = 0.1
+    dated_ahead: float = 0.05
     access_key: str = "sandbox-access-key-0001"
     # A published, fake key: the sandbox only ever runs on loopback with generated data.
     secret_key: str = "sandbox-secret-key-0001"  # noqa: S105
@@ -102,6 +110,7 @@ class SandboxConfig:
     range_filter_on: str = "ModifiedOn"
     range_include_fields: str = "full"
     range_churn: int = 0
+    range_heavy_rows: int = 0
     rate_limit_calls: int = 25
     rate_limit_period: float = 5.0
     rate_limit_style: str = "429"
@@ -129,6 +138,13 @@ class SandboxConfig:
             _check_int(self, "row_cap", minimum=1)
         _check_int(self, "range_max_page_size", minimum=1)
         _check_int(self, "range_churn", minimum=0)
+        _check_int(self, "range_heavy_rows", minimum=0)
+        for name in ("backdated", "dated_ahead"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+                raise ValueError(f"{name} must be a share between 0 and 1, got {value!r}")
+        if self.backdated + self.dated_ahead > 1:
+            raise ValueError("backdated and dated_ahead together must not exceed 1")
         if self.daily_call_cap is not None:
             _check_int(self, "daily_call_cap", minimum=0)
         if self.account_host is not None and (

@@ -12,13 +12,18 @@ values, and unicode (Devanagari, CJK, Arabic, accents, emoji, quotes, commas, ne
 It is a history over many days: a lead's activities spread from the window's start to the
 lead's last change, and some activities are edited (``ActivityScore`` goes up by one) minutes
 or days after they were created, so their ``ModifiedOn`` lies on a later day than their
-``CreatedOn``; an activity never edited has ``ModifiedOn`` equal to ``CreatedOn``. Every edit
-is also kept as a change record, the answer of "Get Activity Change History". The data set can
-be edited after generation (:meth:`Dataset.edit`), as users of a live account do.
+``CreatedOn``. ``CreatedOn`` is the date a user gave the activity, to the minute: a share of
+activities is backdated (a call logged a day late) or dated ahead of the time the system wrote
+it, which is its first ``ModifiedOn``; an activity neither edited nor dated by hand has
+``ModifiedOn`` equal to ``CreatedOn``. Every write that left ``ModifiedOn`` apart from
+``CreatedOn`` (an edit, or a hand-dated activity's creation) is kept as a change record, the
+answer of "Get Activity Change History". The data set can be edited after generation
+(:meth:`Dataset.edit`), as users of a live account do.
 """
 
 from __future__ import annotations
 
+import bisect
 import json
 import random
 import re
@@ -68,6 +73,12 @@ ACTIVITY_KEYS: tuple[str, ...] = (
 _EVENT_WEIGHTS: dict[int, int] = {
     12: 15, 21: 25, 22: 10, 164: 10, 201: 10, 206: 11, 207: 11, 2000: 8,
 }  # fmt: skip
+# Seeds the hand-dating of activities apart from the data's own draws, so the rest of the
+# data is the same whatever share is hand-dated.
+_DATING_SALT = 0xDA7E
+# How far a hand-dated activity's CreatedOn lies from when the system wrote it, in seconds.
+_BACKDATED_BY = (600, 2 * 86400)
+_AHEAD_BY = (600, 4 * 3600)
 # The two sizes above a thousand: one past the usual 1000-row cap by a little, one by half.
 _HUGE_COUNTS = (1037, 1500)
 # A file name as LeadSquared stores it inside a custom object field (comma-separated list).
@@ -174,12 +185,31 @@ class Dataset:
     changes: list[dict[str, Any]] = field(default_factory=list)
     _by_id: dict[str, Lead] = field(init=False, repr=False, compare=False)
     _activity_at: dict[str, tuple[Lead, int]] = field(init=False, repr=False, compare=False)
+    _by_time: dict[str, tuple[list[str], list[dict[str, Any]]]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._by_id = {lead.lead_id: lead for lead in self.leads}
         self._activity_at = {
             item["Id"]: (lead, position) for lead in self.leads for position, item in enumerate(lead.activities)
         }
+        self._by_time = {}
+
+    def between(self, column: str, lower: str, upper: str) -> list[dict[str, Any]]:
+        """Return the activities whose ``column`` lies in ``[lower, upper]``, ordered by it, ties by ``Id``.
+
+        Served from an index by time, kept until the next edit, so a listing of a large account
+        costs a slice, not a scan. The dicts are the stored ones: do not modify them.
+
+        :param column: ``"CreatedOn"`` or ``"ModifiedOn"``.
+        :param lower: first time included, ``YYYY-MM-DD HH:MM:SS``.
+        :param upper: last time included.
+        """
+        index = self._by_time.get(column)
+        if index is None:
+            ordered = sorted(self.activities(), key=lambda item: (item[column], item["Id"]))
+            index = self._by_time[column] = ([item[column] for item in ordered], ordered)
+        keys, items = index
+        return items[bisect.bisect_left(keys, lower) : bisect.bisect_right(keys, upper)]
 
     def activities(self) -> list[dict[str, Any]]:
         """Return every activity of every lead (the stored dicts: do not modify them)."""
@@ -213,6 +243,7 @@ class Dataset:
             raise ValueError(f"an edit at {at} would go back before ModifiedOn {before['ModifiedOn']}")
         after = {**before, "ActivityScore": before["ActivityScore"] + 1, "ModifiedOn": at}
         lead.activities[position] = after
+        self._by_time.clear()
         lead.modified_on = max(lead.modified_on, at)
         change = change_record(before, after, by)
         self.changes.append(change)
@@ -235,7 +266,15 @@ class Dataset:
         return sum(len(lead.activities) for lead in self.leads)
 
 
-def generate_dataset(seed: int = 7, leads: int = 60, start: str = "2025-01-01", days: int = 14) -> Dataset:
+def generate_dataset(
+    seed: int = 7,
+    leads: int = 60,
+    start: str = "2025-01-01",
+    days: int = 14,
+    *,
+    backdated: float = 0.0,
+    dated_ahead: float = 0.0,
+) -> Dataset:
     """Generate the sandbox's leads and activities, deterministically from ``seed``.
 
     With the default 60 leads the activity counts include several leads with none, many
@@ -246,6 +285,8 @@ def generate_dataset(seed: int = 7, leads: int = 60, start: str = "2025-01-01", 
     :param leads: number of leads.
     :param start: first day of the time window, ``YYYY-MM-DD`` (UTC).
     :param days: length of the time window; every date falls in ``[start, start + days)``.
+    :param backdated: share of activities whose ``CreatedOn`` lies before the system wrote them.
+    :param dated_ahead: share of activities whose ``CreatedOn`` lies after it.
     :return: the data set.
     :raises ValueError: for a negative lead count, a non-positive day count or a bad date.
     """
@@ -258,6 +299,7 @@ def generate_dataset(seed: int = 7, leads: int = 60, start: str = "2025-01-01", 
     except (TypeError, ValueError):
         raise ValueError(f"start must be a YYYY-MM-DD date, got {start!r}") from None
     generator = _Generator(random.Random(seed), origin, days)
+    generator.dating = (random.Random(seed ^ _DATING_SALT), backdated, dated_ahead)
     counts = generator.activity_counts(leads)
     return Dataset(
         leads=[generator.lead(index, count) for index, count in enumerate(counts)],
@@ -348,6 +390,8 @@ class _Generator:
         self.span = days * 86400
         self.owners = [self.guid() for _ in _USERS]
         self.changes: list[dict[str, Any]] = []
+        #: (its own generator, share backdated, share dated ahead)
+        self.dating: tuple[random.Random, float, float] = (random.Random(0), 0.0, 0.0)
 
     def guid(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
@@ -452,11 +496,30 @@ class _Generator:
             "ActivityFields": body.pop("ActivityFields"),
             "ModifiedOn": self.stamp(offset),
         }
+        created = self.hand_dated(offset)
+        if created != offset:
+            # The user's date for it; the system wrote it at ``offset`` (its ModifiedOn).
+            written = activity
+            activity = {**written, "CreatedOn": self.stamp(created)}
+            self.changes.append(change_record(written, activity, _USERS[user]))
         if edited > offset:
             before = activity
             activity = {**before, "ActivityScore": before["ActivityScore"] + 1, "ModifiedOn": self.stamp(edited)}
             self.changes.append(change_record(before, activity, _USERS[user]))
         return activity, stage
+
+    def hand_dated(self, offset: int) -> int:
+        """The ``CreatedOn`` a user gave an activity the system wrote at ``offset`` (to the minute)."""
+        rng, backdated, ahead = self.dating
+        roll = rng.random()
+        if roll < backdated:
+            moment = offset - rng.randint(*_BACKDATED_BY)
+        elif roll < backdated + ahead:
+            moment = offset + rng.randint(*_AHEAD_BY)
+        else:
+            return offset
+        moment = min(max(0, moment - moment % 60), self.span - 1)
+        return offset if moment == offset else moment
 
     def data(self, pairs: list[tuple[str, Any]], object_chance: float) -> Any:
         # The documented shape is a key/value list; real accounts have also sent an object.

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from airflow_provider_leadact.sandbox.api import (
+    ApiError,
     index_paging,
     integer_field,
     invalid,
@@ -70,12 +71,12 @@ def matching_range(
     :param descending: newest first.
     """
     # The fixed-width format sorts like the time it stands for, so strings compare safely.
-    rows = [
-        item
-        for item in dataset.activities()
-        if lower <= item[filter_on] <= upper and (activity_event is None or item["EventCode"] == activity_event)
-    ]
-    rows.sort(key=lambda item: item["Id"])
+    rows = dataset.between(filter_on, lower, upper)
+    if activity_event is not None:
+        rows = [item for item in rows if item["EventCode"] == activity_event]
+    if sort_column == filter_on and not descending:
+        return list(rows)  # the index's own order: by the column, ties by Id
+    rows = sorted(rows, key=lambda item: item["Id"])
     rows.sort(key=lambda item: item[sort_column], reverse=descending)
     return rows
 
@@ -129,6 +130,13 @@ def retrieve_recently_modified(
         sort_column=column,
         descending=str(direction) == "1",
     )
+    if config.range_heavy_rows and len(rows) > config.range_heavy_rows:
+        # A busy window times out in the database behind the API, whatever the page asked.
+        raise ApiError(
+            500,
+            "MXDataAccessException",
+            "Timeout expired. The timeout period elapsed prior to completion of the operation.",
+        )
     count, page = index_page_of(
         rows,
         page_index,

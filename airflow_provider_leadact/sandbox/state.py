@@ -473,7 +473,9 @@ def _utc_today() -> date:
 
 
 def _dataset_for(config: SandboxConfig) -> Dataset:
-    return generate_dataset(config.seed, config.leads, config.start, config.days)
+    return generate_dataset(
+        config.seed, config.leads, config.start, config.days, backdated=config.backdated, dated_ahead=config.dated_ahead
+    )
 
 
 def _empty_stats() -> dict[str, Any]:

@@ -43,7 +43,7 @@ def local_deployment(
         {
             "LEADACT_BASE_PATH": f"file://{data}",
             "LEADACT_SQL_CONN_ID": "leadact_pg",
-            "LEADACT_LEADS_PER_BATCH": "5",
+            "LEADACT_WINDOW_HOURS": "6",
         },
     )
     try:

@@ -59,7 +59,7 @@ def celery_deployment(
                     "AIRFLOW__CELERY__WORKER_CONCURRENCY": "2",
                     "LEADACT_BASE_PATH": f"file://{data}",
                     "LEADACT_SQL_CONN_ID": "leadact_pg",
-                    "LEADACT_LEADS_PER_BATCH": "5",
+                    "LEADACT_WINDOW_HOURS": "6",
                 },
             ).start()
             sandbox_port = int(deployment_sandbox.url.rsplit(":", 1)[1])

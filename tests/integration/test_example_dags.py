@@ -29,6 +29,7 @@ from tests.support.killed_runs import run_dag_test_and_kill
 from tests.support.truth import flattened_changed
 
 EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
+WINDOW_HOURS = 8  # three mapped fetch tasks a day
 DAG_IDS = {"leadsquared_activities_daily", "leadsquared_activities_history", "leadsquared_activities_manual"}
 
 
@@ -39,10 +40,12 @@ def test_example_dags_import_without_errors(airflow_env) -> None:
     daily = bag.get_dag("leadsquared_activities_daily")
     assert type(daily.timetable).__name__ == "CronDataIntervalTimetable"
     assert daily.max_active_runs and all(t.retries for t in daily.tasks)
-    assert {daily.get_task(t).pool for t in ("changed_leads", "fetch_activities")} == {"leadsquared_api"}
+    assert daily.get_task("fetch_activities").pool == "leadsquared_api"
+    assert daily.get_task("interval_windows").pool != "leadsquared_api"  # it makes no API call
     history = bag.get_dag("leadsquared_activities_history")
     assert type(history.timetable).__name__ == "NullTimetable"  # triggered, never scheduled
-    assert {history.get_task(t).pool for t in ("all_leads", "fetch_history")} == {"leadsquared_api"}
+    assert {history.get_task(t).pool for t in ("history_windows", "fetch_history")} == {"leadsquared_api"}
+    assert set(history.params.keys()) == {"from_date", "to_date"}
     manual = bag.get_dag("leadsquared_activities_manual")
     assert set(manual.params.keys()) == {"lead_ids", "activity_event"}
 
@@ -61,7 +64,7 @@ def airflow_env(tmp_path_factory, activity_sandbox_connection: str) -> Iterator[
     root = tmp_path_factory.mktemp("dags-e2e")
     env = {
         "LEADACT_BASE_PATH": f"file://{root / 'data'}",
-        "LEADACT_LEADS_PER_BATCH": "3",
+        "LEADACT_WINDOW_HOURS": str(WINDOW_HOURS),
         "AIRFLOW_CONN_LEADACT_SQLITE": json.dumps({"conn_type": "sqlite", "host": str(root / "leadact.db")}),
         "AIRFLOW_CONN_LEADSQUARED_DEFAULT": activity_sandbox_connection,
     }
@@ -141,9 +144,7 @@ def test_daily_partitions_hold_exactly_their_interval_in_any_order(airflow_env, 
         run_interval(airflow_env, day)
         truth = assert_interval(airflow_env, sandbox, day)
         sizes.append(len(truth))
-        assert len(list(partition(airflow_env, day).glob("part-*"))) == -(
-            -len({r["lead_id"] for r in truth.values()}) // 3
-        )
+        assert len(list(partition(airflow_env, day).glob("part-*"))) == 24 // WINDOW_HOURS
     assert min(sizes) > 20, "the intervals should hold many changes"
 
     # Each mapped fetch emitted an event of the files' Asset, and the load one of the table's.
@@ -219,30 +220,42 @@ def test_daily_dag_on_an_interval_without_changes(airflow_env, sandbox) -> None:
 
     run = run_interval(airflow_env, day)
 
-    states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
-    assert states == {
-        "changed_leads": "success",
-        "fetch_activities": "skipped",
-        "load_to_sql": "skipped",
-        "prune_stale_parts": "success",
-    }
-    assert list(folder.iterdir()) == []
+    states = {(ti.task_id, ti.map_index): str(ti.state) for ti in run.get_task_instances()}
+    assert set(states.values()) == {"success"}
+    assert read_partition(folder) == {}  # each window's part is written, empty; the stale content is gone
+    assert len(list(folder.glob("part-*"))) == 24 // WINDOW_HOURS
 
 
 @pytest.mark.e2e
-def test_history_dag_loads_every_lead_whole_and_reruns_idempotently(airflow_env, sandbox, truth_records) -> None:
+def test_history_dag_loads_every_activity_in_windows_and_reruns_idempotently(
+    airflow_env, sandbox, truth_records
+) -> None:
     dag = airflow_env["bag"].get_dag("leadsquared_activities_history")
     truth = truth_records(sandbox.lead_ids())
+    pages = -(-len(truth) // 1000)
     for _ in range(2):
-        run = dag.test()
+        sandbox.reset_stats()
+        run = dag.test()  # From 2000-01-01 (the default) to the run's time
         assert str(run.state) == "success"
         mapped = [ti for ti in run.get_task_instances() if ti.task_id == "fetch_history"]
-        assert len(mapped) == -(-len([lead for lead in sandbox.lead_ids()]) // 3)
+        # Empty years before the data and months after it cost nothing: the data's 14 days
+        # are one or two windows, and the whole load costs about its pages.
+        assert 1 <= len(mapped) <= 2
+        assert sandbox.stats()["calls"] <= 1.1 * pages + len(mapped) + 5
         rows = table_rows(airflow_env["db"])
         assert {k: rows[k][:3] for k in truth} == {
             k: (r["lead_id"], r["modified_on"], r["activity_score"]) for k, r in truth.items()
         }
         assert set(rows) == set(truth)
+
+
+@pytest.mark.e2e
+def test_history_dag_refuses_a_range_in_the_future(airflow_env, sandbox) -> None:
+    dag = airflow_env["bag"].get_dag("leadsquared_activities_history")
+    run = dag.test(run_conf={"from_date": "2025-01-01T00:00:00+00:00", "to_date": "2999-01-01T00:00:00+00:00"})
+    states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+    assert states["history_windows"] == "failed"
+    assert sandbox.stats()["calls"] == 0
 
 
 @pytest.mark.e2e

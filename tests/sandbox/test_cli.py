@@ -60,7 +60,8 @@ def test_serves_on_a_free_port_and_stops_cleanly_on_sigterm(
     match = LINE.fullmatch(line)
     assert match, line
     url = match.group(1)
-    dataset = generate_dataset(seed=3, leads=5)
+    defaults = SandboxConfig()
+    dataset = generate_dataset(seed=3, leads=5, backdated=defaults.backdated, dated_ahead=defaults.dated_ahead)
     lead = max(dataset.leads, key=lambda item: len(item.activities))
     assert json.loads(truth_file.read_text(encoding="utf-8")) == {
         item.lead_id: item.activities for item in dataset.leads
@@ -163,7 +164,7 @@ def test_new_settings_from_the_command_line(processes: list[subprocess.Popen[str
     process = launch(
         "--port", "0", "--leads", "3", "--account-host", "localhost", "--daily-call-cap", "3",
         "--range-filter-on", "CreatedOn", "--range-include-fields", "partial", "--range-churn", "2",
-        "--range-record-count", "page", "--range-max-page-size", "50",
+        "--range-record-count", "page", "--range-max-page-size", "50", "--range-heavy-rows", "7",
     )  # fmt: skip
     processes.append(process)
     assert process.stdout is not None
@@ -177,6 +178,7 @@ def test_new_settings_from_the_command_line(processes: list[subprocess.Popen[str
         "range_churn": 2,
         "range_record_count": "page",
         "range_max_page_size": 50,
+        "range_heavy_rows": 7,
     }
     parsed = vars(build_parser().parse_args(["--daily-call-cap", "none", "--account-host", "none"]))
     assert parsed["daily_call_cap"] is None and parsed["account_host"] is None

@@ -24,6 +24,27 @@ from tests.support.sandbox import SHARED_SANDBOX, Client
 from tests.support.sandbox import leads_by_size as pick_leads_by_size
 from tests.support.truth import flattened_truth
 
+# -- the client's shared state ------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _fresh_client_budgets() -> None:
+    """Forget every budget the client keeps (its window, learned limit, facts about the server).
+
+    The shared sandbox changes its readings from test to test on one port; a real account's
+    server does not, so the client keeps what it learned about it for days.
+    """
+    import glob
+    import os
+
+    from airflow_provider_leadact import rate_limit
+
+    with rate_limit._BUDGETS_LOCK:
+        rate_limit._BUDGETS.clear()
+    for path in glob.glob(os.path.join(rate_limit.default_folder(), "leadact-budget-*.json")):
+        os.remove(path)
+
+
 # -- the sandbox --------------------------------------------------------------------------
 
 
