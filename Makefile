@@ -1,21 +1,28 @@
 # Set-up and everyday commands. Each target installs what it needs into .venv first.
 PYTHON ?= python3
-# The Airflow minor line to run on (3.1, 3.2 or 3.3). The newest uses .venv; older lines get
-# their own virtualenv, e.g. `make test AIRFLOW=3.1` uses .venv-airflow-3.1. Each line installs
-# with constraints/airflow-<line>.txt: the release tested and the pins it needs.
-NEWEST_AIRFLOW := 3.3
+# The supported Airflow minor lines are the files constraints/airflow-<line>.txt (each: the
+# release tested and the pins it needs), so supporting a new line is adding its file (see the
+# README). `make lines` prints them, oldest first; .ci/run tests each. The newest is the
+# default and uses .venv; older lines get their own virtualenv, e.g. `make test AIRFLOW=3.1`
+# uses .venv-airflow-3.1.
+LINES := $(shell ls constraints/airflow-*.txt | sed -E 's|.*/airflow-(.*)[.]txt$$|\1|' | sort -V)
+NEWEST_AIRFLOW := $(lastword $(LINES))
 AIRFLOW ?= $(NEWEST_AIRFLOW)
 VENV ?= $(if $(filter $(NEWEST_AIRFLOW),$(AIRFLOW)),.venv,.venv-airflow-$(AIRFLOW))
 CONSTRAINTS := constraints/airflow-$(AIRFLOW).txt
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# mypy checks the types against the newest line's Airflow only (see typecheck below).
+TYPECHECK := $(if $(filter $(NEWEST_AIRFLOW),$(AIRFLOW)),$(BIN)/mypy airflow_provider_leadact,@echo "mypy: skipped on Airflow $(AIRFLOW); it checks against $(NEWEST_AIRFLOW)")
 
-.PHONY: install demo test test-e2e e2e bench lint format clean
+.PHONY: install demo test test-e2e e2e bench lint format typecheck dist lines clean
 
+# The development tools are the `test` dependency group of pyproject.toml (PEP 735), which
+# `pip install --group` reads from pip 25.1 on; the constraints apply to it as to the package.
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]' -c $(CONSTRAINTS)
+	$(BIN)/python -m pip install -q --upgrade 'pip>=25.1'
+	$(BIN)/python -m pip install -q -e . --group test -c $(CONSTRAINTS)
 	touch $(STAMP)
 
 $(CONSTRAINTS):
@@ -27,9 +34,12 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
 
-## make test: lint, then the test suite (the slow end-to-end DAG runs are in test-e2e)
+## make test: lint, format and type checks, then the test suite, which also builds and checks
+## the sdist and wheel (the slow end-to-end DAG runs are in test-e2e)
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(TYPECHECK)
 	$(BIN)/python -m pytest -q
 
 ## make test-e2e: full Airflow DAG runs against the sandbox
@@ -48,9 +58,26 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 format: $(STAMP)
 	$(BIN)/ruff format .
 
+## make typecheck: mypy over the package ([tool.mypy] in pyproject.toml). The types are those of
+## the newest line's Airflow: on older lines the names airflow_compat bridges have other types,
+## so `make test` runs it on the newest line only.
+typecheck: $(STAMP)
+	$(BIN)/mypy airflow_provider_leadact
+
+## make dist: the sdist and wheel of a release into dist/, checked by twine (tests/packaging checks
+## the same distributions in make test)
+dist: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m build
+	$(BIN)/twine check --strict dist/*
+
+lines:
+	@echo $(LINES)
+
 clean:
-	rm -rf .venv .venv-airflow-* .demo .bench build *.egg-info
+	rm -rf .venv .venv-airflow-* .demo .bench build dist *.egg-info

@@ -27,11 +27,14 @@ from airflow.sdk import BaseHook, TriggerRule
 try:
     from airflow.sdk import CronDataIntervalTimetable
 except ImportError:  # Airflow 3.1
-    from airflow.timetables.interval import CronDataIntervalTimetable  # type: ignore[no-redef]
+    # The types are checked against the newest line, whose class of this name is another one;
+    # 3.1's is what DAG files pass as schedule there (the same constructor).
+    from airflow.timetables.interval import CronDataIntervalTimetable  # type: ignore[assignment]
 
 try:
     from airflow.sdk.log import mask_secret
 except ImportError:  # releases that keep it with the execution-time masker only
+    # Redefines the name for the type checker only: at run time one of the two imports happens.
     from airflow.sdk.execution_time.secrets_masker import mask_secret  # type: ignore[no-redef]
 
 __all__ = [
@@ -43,6 +46,7 @@ __all__ = [
     "mask_secret",
     "sync_dag_bag",
 ]
+
 
 def _release(text: str) -> tuple[int, int]:
     major, minor = text.split(".")[:2]
@@ -66,6 +70,7 @@ def bundle_dag_bag(folder: str | Path, bundle_name: str = DAGS_FOLDER_BUNDLE) ->
     try:
         from airflow.dag_processing.dagbag import BundleDagBag
     except ImportError:  # Airflow 3.1: no bundle name on the bag
+        # Redefines the name for the type checker only: at run time one of the two imports happens.
         from airflow.models.dagbag import BundleDagBag  # type: ignore[no-redef]
 
         return BundleDagBag(dag_folder=str(folder), bundle_path=Path(folder))
@@ -84,5 +89,6 @@ def sync_dag_bag(bag: Any, bundle_name: str = DAGS_FOLDER_BUNDLE, bundle_version
     try:
         from airflow.dag_processing.dagbag import sync_bag_to_db
     except ImportError:  # Airflow 3.1
+        # Redefines the name for the type checker only: at run time one of the two imports happens.
         from airflow.models.dagbag import sync_bag_to_db  # type: ignore[no-redef]
     sync_bag_to_db(bag, bundle_name, bundle_version)

@@ -26,7 +26,7 @@ import threading
 import time
 from collections import deque
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
@@ -63,6 +63,15 @@ STAT_NAMES = ("calls", "rate_limit_waits", "retries", "budget_waits", "budget_wa
 log = logging.getLogger(__name__)
 
 
+class TaskLog(Protocol):
+    """What the provider logs through: a :class:`logging.Logger`, or the structlog logger that
+    ``self.log`` of Airflow's hooks and operators is (``%``-style arguments in both)."""
+
+    def info(self, msg: Any, /, *args: Any) -> object: ...
+
+    def warning(self, msg: Any, /, *args: Any) -> object: ...
+
+
 class LeadSquaredClient:
     """Calls to LeadSquared's API for one connection's settings.
 
@@ -73,11 +82,9 @@ class LeadSquaredClient:
     :param name: how messages name the connection (default ``connection '<conn_id>'``).
     """
 
-    def __init__(
-        self, settings: LeadSquaredSettings, logger: logging.Logger | None = None, name: str | None = None
-    ) -> None:
+    def __init__(self, settings: LeadSquaredSettings, logger: TaskLog | None = None, name: str | None = None) -> None:
         self.settings = settings
-        self.log = logger or log
+        self.log: TaskLog = logger or log
         self.name = name or f"connection {settings.conn_id!r}"
         #: The API's base URL: the connection's, or the account's host once found (see :meth:`find_account_host`).
         self.base_url = settings.base_url

@@ -100,9 +100,19 @@ def _extras(conn: Any, conn_id: str) -> dict[str, Any]:
     if isinstance(raw, str) and raw.strip():
         try:
             extras = json.loads(raw)
-        except ValueError as error:
+        except json.JSONDecodeError as error:
             raise LeadSquaredConfigError(
                 f"connection {conn_id!r}: extra is not valid JSON ({error.msg} at character {error.pos}); "
+                'expected an object such as {"rate_limit_calls": 25}'
+            ) from None
+        except ValueError as error:
+            # Valid JSON that Python refuses to turn into values: an integer longer than
+            # sys.get_int_max_str_digits() (4,300 digits) raises a plain ValueError, without
+            # the position a JSONDecodeError carries. Its advice (raise that limit) is not the
+            # user's to follow, so only its first clause is kept.
+            reason = str(error).split(";")[0]
+            raise LeadSquaredConfigError(
+                f"connection {conn_id!r}: extra is not usable JSON ({reason}); "
                 'expected an object such as {"rate_limit_calls": 25}'
             ) from None
         if not isinstance(extras, dict):
@@ -132,6 +142,24 @@ def _extra_value(extras: dict[str, Any], name: str) -> Any:
     return extras.get(f"extra__{CONN_TYPE}__{name}")
 
 
+def _bound(number: float) -> str:
+    """A bound as the README writes it: 1000000, not 1e+06."""
+    return str(int(number)) if math.isfinite(number) and float(number).is_integer() else f"{number:g}"
+
+
+def _shown(value: Any) -> str:
+    """``repr`` of a value the user typed, cut short so that a message stays readable."""
+    try:
+        text = repr(value)
+    except ValueError:  # an integer too long for str() (sys.get_int_max_str_digits())
+        return "an integer of thousands of digits"
+    return text if len(text) <= 60 else f"{text[:40]}... ({len(text)} characters)"
+
+
+#: An integer written as text: one too long for ``int()`` is out of range, not "not an integer".
+_INTEGER_TEXT = re.compile(r"\s*[+-]?\d+\s*")
+
+
 def _parse_extra(conn_id: str, extra: Extra, raw: Any) -> Any:
     """Parse and check one extra's value against its declaration."""
     name = extra.name
@@ -139,24 +167,32 @@ def _parse_extra(conn_id: str, extra: Extra, raw: Any) -> Any:
         try:
             return TEXT_PARSERS[name](str(raw))
         except ValueError as error:
-            raise LeadSquaredConfigError(f"connection {conn_id!r}: extra {name!r} is {raw!r}; {error}") from None
+            raise LeadSquaredConfigError(f"connection {conn_id!r}: extra {name!r} is {_shown(raw)}; {error}") from None
     if isinstance(raw, bool):
         raise LeadSquaredConfigError(f"connection {conn_id!r}: extra {name!r} must be a number, got {raw!r}")
+    low = -math.inf if extra.low is None else extra.low
+    high = math.inf if extra.high is None else extra.high
+    out_of_range = LeadSquaredConfigError(
+        f"connection {conn_id!r}: extra {name!r} is {_shown(raw)}; it must be between {_bound(low)} and {_bound(high)}"
+    )
     try:
         value = extra.kind(raw)
         if extra.kind is int and float(raw) != value:
             raise ValueError
+    except OverflowError:
+        # Beyond a float (10**400) or an infinity for an integer extra: outside every bound.
+        raise out_of_range from None
     except (TypeError, ValueError):
+        if isinstance(raw, str) and _INTEGER_TEXT.fullmatch(raw):
+            raise out_of_range from None  # digits beyond int()'s limit (4,300)
         raise LeadSquaredConfigError(
             f"connection {conn_id!r}: extra {name!r} must be "
-            f"{'an integer' if extra.kind is int else 'a number'}, got {raw!r}"
+            f"{'an integer' if extra.kind is int else 'a number'}, got {_shown(raw)}"
         ) from None
-    low = -math.inf if extra.low is None else extra.low
-    high = math.inf if extra.high is None else extra.high
     # NaN compares false with every bound, so it is refused explicitly (as is infinity).
     if not math.isfinite(value) or not low <= value <= high:
         raise LeadSquaredConfigError(
-            f"connection {conn_id!r}: extra {name!r} is {value!r}; it must be between {low:g} and {high:g}"
+            f"connection {conn_id!r}: extra {name!r} is {value!r}; it must be between {_bound(low)} and {_bound(high)}"
         )
     return value
 
@@ -252,7 +288,7 @@ def settings_from_connection(conn: Any) -> LeadSquaredSettings:
     for extra in EXTRAS:
         raw = _extra_value(extras, extra.name)
         if raw is None or raw == "":
-            # A text default is written in the user's terms ("memory") and parsed like input.
+            # A text default is written in the user's terms ("file") and parsed like input.
             values[extra.name] = TEXT_PARSERS[extra.name](extra.default) if extra.kind is str else extra.default
             continue
         try:

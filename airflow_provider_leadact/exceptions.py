@@ -11,8 +11,9 @@ from typing import Any
 
 try:
     from airflow.sdk.exceptions import AirflowException, AirflowFailException
-except ImportError:  # pragma: no cover - older Airflow 3 releases
-    from airflow.exceptions import AirflowException, AirflowFailException
+except ImportError:  # pragma: no cover - Airflow 3.1, whose airflow.sdk.exceptions lacks AirflowFailException
+    # The same names from their older home: redefined for the type checker only.
+    from airflow.exceptions import AirflowException, AirflowFailException  # type: ignore[no-redef]
 
 
 class LeadSquaredError(AirflowException):
@@ -62,7 +63,9 @@ class LeadSquaredApiError(LeadSquaredError):
     def __init__(self, message: str, *, exception_type: str | None = None, status_code: int | None = None):
         super().__init__(message)
         self.exception_type = exception_type
-        self.status_code = status_code
+        # AirflowException declares status_code as the HTTPStatus that Airflow's own API answers
+        # with; here it is LeadSquared's status, or None, under the name callers already use.
+        self.status_code = status_code  # type: ignore[assignment]
 
 
 class LeadSquaredTransientError(LeadSquaredError):

@@ -243,7 +243,9 @@ def _recall(state: dict[str, Any], name: str, wall: float) -> Any:
 
 
 def _remember(state: dict[str, Any], name: str, value: Any, until: float) -> None:
-    facts = state.get("facts") if isinstance(state.get("facts"), dict) else {}
+    facts = state.get("facts")
+    if not isinstance(facts, dict):
+        facts = {}
     facts[name] = [value, until]
     state["facts"] = facts
 
@@ -515,7 +517,7 @@ class RedisBudget:
         margin = -1 if limit.margin_seconds is None else _us(limit.margin_seconds)
         cap = -1 if self.daily_cap is None else self.daily_cap
         while True:
-            args = [
+            args: list[int | float | str] = [
                 limit.calls,
                 _us(limit.period_seconds),
                 margin,

@@ -130,11 +130,44 @@ def test_misspelt_extras_are_refused_with_a_hint():
         settings_from_connection(conn(rate_limt_calls=5))
 
 
-def test_extra_that_is_not_json_is_refused():
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{not json", "extra is not valid JSON (Expecting property name enclosed in double quotes at character 1)"),
+        # Valid JSON, but json.loads raises a plain ValueError (no .msg, no .pos) for an integer
+        # longer than Python's int/str conversion limit (4,300 digits).
+        ('{"page_size": %s}' % ("1" * 5000), "extra is not usable JSON (Exceeds the limit (4300 digits)"),
+        ("[25]", "extra must be a JSON object"),
+    ],
+)
+def test_extra_that_is_not_a_json_object_is_refused(text, message):
     bad = Connection(conn_id="lsq", conn_type="leadsquared", host="h.example.com", login=ACCESS, password=SECRET)
-    bad.extra = "{not json"
-    with pytest.raises(LeadSquaredConfigError, match="extra is not valid JSON"):
+    bad.extra = text
+    with pytest.raises(LeadSquaredConfigError) as info:
         settings_from_connection(bad)
+    assert message in str(info.value)
+    assert len(str(info.value)) < 300, "the message quotes the whole value"
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        # Beyond a float: float() and int(inf) raise OverflowError, which must not escape.
+        ({"page_size": 10**400}, "extra 'page_size' is 1000000000000000000000000000000000000000... (401 characters)"),
+        ({"timeout_seconds": -(10**400)}, "extra 'timeout_seconds' is -10000000000"),
+        ('{"page_size": 1e999}', "extra 'page_size' is inf; it must be between 1 and 5000"),
+        # Digits beyond int()'s limit, as text: out of range, not "not an integer".
+        ({"max_pages": "9" * 5000}, "(5002 characters); it must be between 1 and 1000000"),
+        ({"rate_limit_backend": "zookeeper://" + "x" * 500}, "extra 'rate_limit_backend' is 'zookeeper://xxxx"),
+    ],
+)
+def test_absurdly_large_extras_are_refused_with_a_short_message(extra, message):
+    bad = conn()
+    bad.extra = extra if isinstance(extra, str) else json.dumps(extra)
+    with pytest.raises(LeadSquaredConfigError) as info:
+        settings_from_connection(bad)
+    assert message in str(info.value)
+    assert len(str(info.value)) < 400, "the message quotes the whole value"
 
 
 def test_every_bad_extra_is_reported_at_once():

@@ -9,7 +9,7 @@ REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "airflow_provider_leadact"
 TESTS = REPO / "tests"
 #: Folders of tests that run across the whole package rather than one part of it.
-SUITES = {"deployment", "integration", "reliability", "support"}
+SUITES = {"deployment", "integration", "packaging", "reliability", "support"}
 
 
 def imported_modules(path: Path) -> set[str]:

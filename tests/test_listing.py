@@ -348,8 +348,7 @@ def test_heavy_windows_are_split_and_stay_exact(times, filter_on, heavy) -> None
 
         assert "the smallest asked for" in str(exc)
         assert any(
-            sum(1 for a in server.activities.values() if lo <= parse_api_time(a[filter_on]) <= lo + MIN_SPAN)
-            > heavy
+            sum(1 for a in server.activities.values() if lo <= parse_api_time(a[filter_on]) <= lo + MIN_SPAN) > heavy
             for lo in (T0 + timedelta(seconds=s) for s in range(0, 6 * 3600, 60))
         )
         return

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from airflow_provider_leadact.client import TaskLog
 
 #: Seconds between two progress lines when leads complete slowly.
 DEFAULT_LOG_INTERVAL_SECONDS = 15.0
@@ -33,7 +36,7 @@ class FetchProgress:
     def __init__(
         self,
         total: int,
-        log: logging.Logger,
+        log: TaskLog,
         stats: Callable[[], Mapping[str, float]],
         interval: float = DEFAULT_LOG_INTERVAL_SECONDS,
     ) -> None:

@@ -13,7 +13,7 @@ import io
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from airflow_provider_leadact.exceptions import LeadSquaredConfigError
 from airflow_provider_leadact.records import COLUMNS
@@ -29,7 +29,7 @@ class RecordWriter(abc.ABC):
     #: File name extension of the format, without the dot.
     extension: str = ""
 
-    def __init__(self, file: BinaryIO) -> None:
+    def __init__(self, file: IO[bytes]) -> None:
         self._file = file
 
     @abc.abstractmethod
@@ -46,7 +46,7 @@ class RecordWriter(abc.ABC):
 class _TextWriter(RecordWriter):
     """Base of the text formats: UTF-8, flushed after every batch so nothing piles up."""
 
-    def __init__(self, file: BinaryIO) -> None:
+    def __init__(self, file: IO[bytes]) -> None:
         super().__init__(file)
         # newline="" keeps "\n" as written: JSON Lines and csv (which writes "\r\n") decide.
         self._text = io.TextIOWrapper(file, encoding="utf-8", newline="", write_through=False)
@@ -99,7 +99,7 @@ class CsvWriter(_TextWriter):
 
     extension = "csv"
 
-    def __init__(self, file: BinaryIO) -> None:
+    def __init__(self, file: IO[bytes]) -> None:
         super().__init__(file)
         self._csv = csv.writer(self._text, lineterminator="\n")
         self._csv.writerow(COLUMNS)
@@ -147,7 +147,7 @@ class ParquetWriter(RecordWriter):
 
     extension = "parquet"
 
-    def __init__(self, file: BinaryIO) -> None:
+    def __init__(self, file: IO[bytes]) -> None:
         super().__init__(file)
         self._pa, pq = import_pyarrow()
         self._schema = parquet_schema()
@@ -191,7 +191,7 @@ def validate_file_format(file_format: str) -> str:
     return name
 
 
-def read_csv(file: BinaryIO) -> Iterator[dict[str, Any]]:
+def read_csv(file: IO[bytes]) -> Iterator[dict[str, Any]]:
     """Yield the records of a CSV file written by :class:`CsvWriter`, one at a time.
 
     Cells are text: JSON columns are decoded here and typed columns are converted by the SQL
@@ -207,7 +207,7 @@ def read_csv(file: BinaryIO) -> Iterator[dict[str, Any]]:
         yield record
 
 
-def read_parquet(file: BinaryIO) -> Iterator[dict[str, Any]]:
+def read_parquet(file: IO[bytes]) -> Iterator[dict[str, Any]]:
     """Yield the records of a Parquet file written by :class:`ParquetWriter`, a row group at a time."""
     _, pq = import_pyarrow()
     json_columns = [column for column, kind in COLUMN_TYPES.items() if kind is ColumnType.JSON]
@@ -219,7 +219,7 @@ def read_parquet(file: BinaryIO) -> Iterator[dict[str, Any]]:
             yield record
 
 
-def read_json_lines(file: BinaryIO) -> Iterator[dict[str, Any]]:
+def read_json_lines(file: IO[bytes]) -> Iterator[dict[str, Any]]:
     """Yield the records of a JSON Lines file written by :class:`JsonLinesWriter`, one at a time."""
     for number, line in enumerate(io.TextIOWrapper(file, encoding="utf-8", newline=""), 1):
         if line.strip():
@@ -240,7 +240,7 @@ class FileFormat:
 
     name: str
     writer: type[RecordWriter]
-    read: Callable[[BinaryIO], Iterator[dict[str, Any]]]
+    read: Callable[[IO[bytes]], Iterator[dict[str, Any]]]
 
 
 #: Every supported format by name (= file name extension): the one registry of writers and readers.

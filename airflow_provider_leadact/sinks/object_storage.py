@@ -20,7 +20,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterable
-from typing import BinaryIO
+from typing import IO
 from urllib.parse import urlsplit, urlunsplit
 
 from airflow.sdk import Asset, ObjectStoragePath
@@ -175,7 +175,7 @@ class ObjectStorageSink(ActivitySink):
             return self._write_local(records)
         return self._write_remote(records)
 
-    def _write_to(self, file: BinaryIO, records: Iterable[Record]) -> int:
+    def _write_to(self, file: IO[bytes], records: Iterable[Record]) -> int:
         writer = FORMATS[self.file_format].writer(file)
         count = 0
         try:
@@ -212,7 +212,7 @@ class ObjectStorageSink(ActivitySink):
 
     def _write_remote(self, records: Iterable[Record]) -> int:
         with tempfile.NamedTemporaryFile(prefix="leadact-", suffix="." + self.file_format) as spool:
-            count = self._write_to(spool, records)  # type: ignore[arg-type]
+            count = self._write_to(spool, records)
             spool.flush()
             # One upload of the finished file: the store shows the key only when it is complete.
             self.path.fs.put_file(spool.name, self.path.path)

@@ -242,7 +242,12 @@ def test_every_operator_module_is_registered() -> None:
     import airflow_provider_leadact.operators as package
     from airflow_provider_leadact.get_provider_info import get_provider_info
 
-    registered = {m for item in get_provider_info()["operators"] for m in item["python-modules"]}
+    info = get_provider_info()
+    operators = [m for item in info["operators"] for m in item["python-modules"]]
+    transfers = {item["python-module"] for item in info["transfers"]}
+    # A module is either an operators module or a transfers module, as in official providers.
+    assert not set(operators) & transfers
+    registered = set(operators) | transfers
     with_operators = set()
     for info in pkgutil.iter_modules(package.__path__):
         module = __import__(f"{package.__name__}.{info.name}", fromlist=["_"])

@@ -83,9 +83,7 @@ def test_batches_grow_so_any_number_of_items_maps() -> None:
 def test_changed_leads_batches_stay_within_max_map_length(activity_sandbox, monkeypatch) -> None:
     monkeypatch.setenv("AIRFLOW__CORE__MAX_MAP_LENGTH", "4")
     day = activity_sandbox.history_days()[5]
-    operator = LeadSquaredChangedLeadsOperator(
-        task_id="leads", from_date=day, to_date=f"{day}T23:59:59", batch_size=2
-    )
+    operator = LeadSquaredChangedLeadsOperator(task_id="leads", from_date=day, to_date=f"{day}T23:59:59", batch_size=2)
     batches_out = operator.execute({})
     leads = {item["RelatedProspectId"] for item in activity_sandbox.truth_changed(day, f"{day}T23:59:59")}
     assert len(batches_out) <= 4 and len(leads) > 8

@@ -13,6 +13,7 @@ user meets them through the operators.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 import tracemalloc
@@ -114,6 +115,18 @@ def nested(depth: int) -> Any:
 
 def extra(name: str, value: Any) -> Callable[[Env], Any]:
     return lambda env: env.to_file(leadsquared_conn_id=env.connection("lsq_bad_extra", **{name: value}))
+
+
+def extra_text(text: str) -> Callable[[Env], Any]:
+    """A connection whose extra is this text, as typed into the form's Extra Fields JSON."""
+
+    def act(env: Env) -> Any:
+        conn = json.loads(connection_json(env.sandbox))
+        conn["extra"] = text
+        env.monkeypatch.setenv("AIRFLOW_CONN_LSQ_BAD_EXTRA_TEXT", json.dumps(conn))
+        return env.to_sql(leadsquared_conn_id="lsq_bad_extra_text")
+
+    return act
 
 
 def host(value: str | None) -> Callable[[Env], Any]:
@@ -228,6 +241,16 @@ ROWS: dict[str, Row] = {
         "host", host("https://api.leadsquared.com/?accessKey=x"), ("is not a host name or base URL",)
     ),
     "a port out of range": Row("host", host("https://api.leadsquared.com:99999"), ("has an invalid port",)),
+    # -- the extra's text --------------------------------------------------------------------
+    "extra cut short": Row(
+        "extra text", extra_text('{"page_size": 10'), ("extra is not valid JSON", "expected an object such as")
+    ),
+    "extra a list": Row("extra text", extra_text("[25]"), ("extra must be a JSON object",)),
+    "extra misspelt": Row(
+        "extra text",
+        extra_text('{"rate_limt_calls": 5}'),
+        ("unknown extra 'rate_limt_calls' (did you mean 'rate_limit_calls'?)",),
+    ),
     # -- tables ------------------------------------------------------------------------------
     "table with SQL in it": Row(
         "table",
@@ -345,6 +368,10 @@ ROWS: dict[str, Row] = {
             ("rate_limit_period_seconds", "nan", "must be between 0.1 and 86400"),
             ("rate_limit_period_seconds", "inf", "must be between 0.1 and 86400"),
             ("rate_limit_period_seconds", 10**7, "must be between 0.1 and 86400"),
+            # Beyond a float, or digits beyond int()'s limit: out of range, never a crash.
+            ("page_size", 10**400, "must be between 1 and 5000"),
+            ("timeout_seconds", -(10**400), "must be between 0.1 and 3600"),
+            ("max_pages", "9" * 5000, "must be between 1 and 1000000"),
         ]
     },
 }
@@ -379,6 +406,7 @@ def test_every_row_of_the_readme_table_is_covered() -> None:
         "activity_event",
         "unknown connection",
         "no keys",
+        "extra text",
         "host",
         "table",
         "path: nothing",
@@ -389,6 +417,10 @@ def test_every_row_of_the_readme_table_is_covered() -> None:
     }
     # The rows refused by the operator's constructor are refused when the DAG file is parsed.
     assert {row.row for row in ROWS.values() if row.when == "parse"} == {"table", "format", "limits"}
+    # The README counts the cases, twice.
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert f"**Bad input refused clearly.** {len(ROWS)} bad inputs" in readme
+    assert f"`tests/reliability/test_bad_input.py` ({len(ROWS)} cases)" in readme
 
 
 # -- accepted shapes: flattened, de-duplicated, fetched once ------------------------------------

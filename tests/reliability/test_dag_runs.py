@@ -261,6 +261,7 @@ def test_a_run_under_every_fault_ends_with_the_exact_truth(rel: Rel, sandbox: Sa
 
 # -- a killed task ---------------------------------------------------------------------------
 
+
 def sqlite_count(database: Path, table: str) -> int:
     try:
         with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=1) as db:
