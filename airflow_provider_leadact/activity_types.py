@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from airflow_provider_leadact.client import RATE_LIMIT_EXCEPTION, LeadSquaredClient
+from airflow_provider_leadact.client import RATE_LIMIT_EXCEPTION, LeadSquaredClient, TaskLog
 from airflow_provider_leadact.exceptions import LeadSquaredApiError
 from airflow_provider_leadact.records import Column, ColumnType, decode_json_string
 
@@ -70,7 +70,7 @@ ActivityType = dict[str, Any]
 log = logging.getLogger(__name__)
 
 
-def read_activity_types(client: LeadSquaredClient, logger: logging.Logger | None = None) -> list[ActivityType]:
+def read_activity_types(client: LeadSquaredClient, logger: TaskLog | None = None) -> list[ActivityType]:
     """Read the account's activity types, each with its custom fields.
 
     One call to ``ActivityTypes.Get``, then one ``GetActivitySetting`` per custom type, all
@@ -93,7 +93,7 @@ def read_activity_types(client: LeadSquaredClient, logger: logging.Logger | None
     return types
 
 
-def _custom_fields(client: LeadSquaredClient, code: int, logger: logging.Logger) -> list[dict[str, Any]]:
+def _custom_fields(client: LeadSquaredClient, code: int, logger: TaskLog) -> list[dict[str, Any]]:
     endpoint = setting_endpoint(code)
     try:
         payload = client.call("GET", SETTING_PATH, params={"code": str(code)}, what=endpoint, expect="Fields")

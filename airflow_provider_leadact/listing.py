@@ -42,10 +42,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow_provider_leadact.exceptions import (
     LeadSquaredApiError,
@@ -394,7 +394,7 @@ class _RangePager:
         if start is not None and start < self.window.end:
             yield from self.keyset(start)
 
-    def discover(self, start: datetime) -> Iterator[dict[str, Any]]:
+    def discover(self, start: datetime) -> Generator[dict[str, Any], None, datetime | None]:
         """Read one query from ``start`` by ``PageIndex`` until the filter is known.
 
         Returns where paging goes on: the window's start again once ``ModifiedOn`` is known
@@ -548,7 +548,9 @@ class _RangePager:
         log.info("The date-range listing answers light queries again: asking for %s at a time", span)
         self.profile.resize(span, page_size)
 
-    def crowded_second(self, second: datetime, column: str, seen: set[str]) -> Iterator[dict[str, Any]]:
+    def crowded_second(
+        self, second: datetime, column: str, seen: set[str]
+    ) -> Generator[dict[str, Any], None, set[str]]:
         """Page the rows of one second by ``PageIndex``, again until a pass finds nothing new.
 
         Rows edited meanwhile leave the second (their time becomes now) and can shift a row
@@ -580,20 +582,25 @@ class _RangePager:
                             yield row
                 if self.ended(record_count, rows, len(ids)):
                     break
-            settled = self.profile.totals and len(counts) == 1 and None not in counts and len(ids) >= max(counts)
+            totals = {count for count in counts if count is not None}
+            settled = bool(self.profile.totals) and len(counts) == len(totals) == 1 and len(ids) >= max(totals)
             if settled or not found:
                 return following
 
 
-#: fetch(FromDate, ToDate, sort column, PageIndex, PageSize, newest first) -> as :data:`FetchRange`.
-FetchOrdered = Callable[[str, str, str, int, int, bool], tuple["int | None", list[dict[str, Any]]]]
+class FetchOrdered(Protocol):
+    """A :data:`FetchRange` that can also ask for the newest rows first."""
+
+    def __call__(
+        self, lo: str, hi: str, column: str, page_index: int, page_size: int, newest_first: bool = False
+    ) -> tuple[int | None, list[dict[str, Any]]]: ...
+
+
 #: Rows the planning probe asks for: enough that one usually shows how the server filters.
 SPAN_PROBE_ROWS = 100
 
 
-def span_of_changes(
-    fetch: FetchOrdered, window: Window, *, profile: ListingProfile, max_pages: int
-) -> Window | None:
+def span_of_changes(fetch: FetchOrdered, window: Window, *, profile: ListingProfile, max_pages: int) -> Window | None:
     """The part of ``window`` from its first change to its last, in two or three one-query calls.
 
     For planning a long range cheaply (a first load's default range starts in 2000): the
@@ -604,8 +611,7 @@ def span_of_changes(
     changed; the whole window when it cannot be told, or when the service refuses a query this
     long.
     """
-    pager = _RangePager(lambda lo, hi, column, index, size: fetch(lo, hi, column, index, size, False),
-                        window, SPAN_PROBE_ROWS, profile, max_pages)  # fmt: skip
+    pager = _RangePager(fetch, window, SPAN_PROBE_ROWS, profile, max_pages)
     lo, hi = _floor_second(window.start), _ceil_second(window.end)
     try:
         _, first_rows = pager.get(lo, hi, MODIFIED_ON, 1)

@@ -59,9 +59,6 @@ def conn_env(url: str, **extra) -> dict[str, str]:
     return {**os.environ, "AIRFLOW_CONN_LSQ_BENCH": json.dumps(conn), "PYTHONPATH": str(ROOT)}
 
 
-
-
-
 @contextmanager
 def redis_server() -> Iterator[str]:
     """Run redis-server on loopback with a temporary folder; yield its ``redis://`` URL.

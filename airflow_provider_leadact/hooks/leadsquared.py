@@ -30,7 +30,7 @@ from airflow_provider_leadact.listing import (
     ChangedActivities,
     ChangedListing,
     FetchChanges,
-    FetchRange,
+    FetchOrdered,
     ListingProfile,
     Window,
     changed_in_lead,
@@ -418,7 +418,7 @@ class LeadSquaredHook(BaseHook):
         profile.on_change = lambda learned: budget.remember(LISTING_FACTS, learned.facts())
         return profile
 
-    def _listing_calls(self, window: Window, event: int | None) -> tuple[FetchRange, FetchChanges]:
+    def _listing_calls(self, window: Window, event: int | None) -> tuple[FetchOrdered, FetchChanges]:
         """The two calls the listing pages with: one page of the date range, one of the change history."""
         what = f"activities changed in {window}"
 
@@ -560,9 +560,7 @@ class LeadSquaredHook(BaseHook):
         return read_activity_types(self.client, self.log)
 
 
-def _count_and_rows(
-    payload: Any, key: str, id_key: str | None, what: str
-) -> tuple[int | None, list[dict[str, Any]]]:
+def _count_and_rows(payload: Any, key: str, id_key: str | None, what: str) -> tuple[int | None, list[dict[str, Any]]]:
     rows = payload.get(key)
     if not isinstance(rows, list) or not all(isinstance(r, dict) and (id_key is None or id_key in r) for r in rows):
         raise LeadSquaredApiError(f"{what}: {key} is not a list of activities")

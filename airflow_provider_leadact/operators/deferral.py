@@ -79,9 +79,7 @@ class DailyCapDeferrable(BaseOperator):
             )
             raise  # pragma: no cover - defer() raises TaskDeferred
 
-    def resume_after_reset(
-        self, context: Context, event: Any = None, cursor: dict[str, Any] | None = None
-    ) -> Any:
+    def resume_after_reset(self, context: Context, event: Any = None, cursor: dict[str, Any] | None = None) -> Any:
         """Called by Airflow when the day has reset: run the task's unit again."""
         cursor = cursor or {}
         self._deferrals = int(cursor.get("deferrals", 0))

@@ -160,9 +160,7 @@ def retrieve_recently_modified(
         record_count=config.range_record_count,
         max_page_size=config.range_max_page_size,
     )
-    shown = [
-        listing_row(item, config.range_include_fields, custom_fields, config.range_custom_fields) for item in page
-    ]
+    shown = [listing_row(item, config.range_include_fields, custom_fields, config.range_custom_fields) for item in page]
     return {"RecordCount": count, "ProspectActivities": shown}, page
 
 
@@ -245,7 +243,8 @@ def retrieve_activity_change(dataset: Dataset, config: SandboxConfig, raw_body: 
     if events_sent not in (None, []):
         if not isinstance(events_sent, list):
             raise invalid("Parameter.ActivityEvents must be a list of event codes")
-        events = {integer_field(item, "Parameter.ActivityEvents") for item in events_sent}
+        codes = (integer_field(item, "Parameter.ActivityEvents") for item in events_sent)
+        events = {code for code in codes if code is not None}
     if activity_id not in (None, "") and not isinstance(activity_id, str):
         raise invalid("Parameter.ActivityID must be an activity GUID string")
     page_index, page_size = index_paging(body, DEFAULT_PAGE_SIZE)
