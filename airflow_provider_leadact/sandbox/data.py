@@ -275,6 +275,7 @@ class Dataset:
         lead.modified_on = max(lead.modified_on, activity["ModifiedOn"])
         for position, item in enumerate(lead.activities):
             self._activity_at[str(item["Id"]).lower()] = (lead, position)
+        self._by_time.clear()
 
     def lead(self, lead_id: str) -> Lead | None:
         """Return the lead with this id (case-insensitive, as GUIDs are), or ``None``.

@@ -264,10 +264,19 @@ def changed_between(dataset: Dataset, from_time: datetime, to_time: datetime) ->
     :param from_time: first time included (naive UTC).
     :param to_time: first time excluded (naive UTC).
     """
+    return copy.deepcopy(_changed_between(dataset, from_time, to_time))
+
+
+def changed_digest(dataset: Dataset, from_time: datetime, to_time: datetime) -> dict[str, Any]:
+    """:func:`digest_of` the activities whose ``ModifiedOn`` lies in ``[from_time, to_time)``, without copying them."""
+    return digest_of(_changed_between(dataset, from_time, to_time))
+
+
+def _changed_between(dataset: Dataset, from_time: datetime, to_time: datetime) -> list[dict[str, Any]]:
     lower, upper = from_time.strftime(TIME_FORMAT), to_time.strftime(TIME_FORMAT)
-    rows = [item for item in dataset.activities() if lower <= item["ModifiedOn"] < upper]
+    rows = [item for item in dataset.between("ModifiedOn", lower, upper) if item["ModifiedOn"] < upper]
     rows.sort(key=lambda item: item["Id"])
-    return copy.deepcopy(rows)
+    return rows
 
 
 def digest_of(activities: Collection[Mapping[str, Any]]) -> dict[str, Any]:

@@ -267,6 +267,16 @@ class SandboxState:
         with self._data_lock:
             return date_range.changed_between(self._dataset, lower, upper)
 
+    def truth_changed_digest(self, from_date: datetime | str, to_date: datetime | str) -> dict[str, Any]:
+        """Summarise :meth:`truth_changed` (count, leads, digest; see ``date_range.digest_of``), cheaply.
+
+        :param from_date: first instant included (forms as for :meth:`truth_changed`).
+        :param to_date: first instant excluded.
+        """
+        lower, upper = as_utc(from_date, "from_date"), as_utc(to_date, "to_date")
+        with self._data_lock:
+            return date_range.changed_digest(self._dataset, lower, upper)
+
     def truth_changes(self, from_date: datetime | str, to_date: datetime | str) -> list[dict[str, Any]]:
         """Return the change records (Get Activity Change History) made in ``[from_date, to_date)``.
 

@@ -198,3 +198,18 @@ def test_added_activities_are_served_by_every_endpoint_until_reset(client: Clien
     assert client.control("POST", "/activities", json={"activity": {}}).status_code == 400
     sandbox.reset()
     assert sandbox.truth(new_lead) == [] and older["Id"] not in {a["Id"] for a in sandbox.truth(lead)}
+
+
+def test_a_digest_summarises_an_interval_too_large_to_ship(client: Client, sandbox: Sandbox) -> None:
+    import hashlib
+
+    params = {"from": "2025-01-05T00:00:00", "to": "2025-01-07T00:00:00", "digest": "1"}
+    summary = client.control("GET", "/truth/changed", params=params).json()
+    rows = sandbox.truth_changed("2025-01-05T00:00:00", "2025-01-07T00:00:00")
+    lines = sorted(f"{a['Id']}|{a['ModifiedOn']}|{a['ActivityScore']}" for a in rows)
+    assert summary == {
+        "activities": len(rows),
+        "leads": len({a["RelatedProspectId"] for a in rows}),
+        "digest": hashlib.sha256("\n".join(lines).encode()).hexdigest(),
+    }
+    assert summary["activities"] > 100
