@@ -22,7 +22,7 @@ from airflow_provider_leadact.exceptions import LeadSquaredConfigError
 from airflow_provider_leadact.hooks.leadsquared import LeadSquaredHook
 from airflow_provider_leadact.listing import Window, parse_api_time
 from airflow_provider_leadact.operators.deferral import DailyCapDeferrable
-from airflow_provider_leadact.operators.progress import FetchProgress
+from airflow_provider_leadact.operators.progress import FetchProgress, WindowProgress
 from airflow_provider_leadact.records import flatten_activity
 from airflow_provider_leadact.sinks.base import DEFAULT_BATCH_SIZE, ActivitySink, Record, validate_batch_size
 from airflow_provider_leadact.sinks.formats import validate_file_format
@@ -295,14 +295,15 @@ class LeadSquaredChangedActivitiesBaseOperator(LeadSquaredToSinkOperator):
     def records(self, hook: LeadSquaredHook, event: int | None) -> Iterator[Record]:
         listing = hook.changed_listing(self._window, event)
         leads: set[str] = set()
-        # Activities stream from the listing page by page: progress counts them as fetched.
-        with FetchProgress(0, self.log, lambda: hook.stats) as progress:
+        # Activities stream from the listing oldest first: progress is the share of the window reached.
+        with WindowProgress(self._window, self.log, lambda: hook.stats) as progress:
             for lead_id, activity in hook.iter_changed_activities(
                 self._window.start, self._window.end, event, listing=listing
             ):
                 leads.add(lead_id)
                 yield flatten_activity(activity, lead_id)
-                progress.page_fetched(lead_id, 1)
+                progress.row(parse_api_time(activity.get("ModifiedOn")))
+            progress.log_line()
         self.late_summary.update(
             leads=len(leads), listed=listing.listed, leads_fetched=len(listing.refetch), changes_named=listing.named
         )

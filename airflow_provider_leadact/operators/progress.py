@@ -5,7 +5,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING
+
+from airflow_provider_leadact.listing import Window
 
 if TYPE_CHECKING:
     from airflow_provider_leadact.client import TaskLog
@@ -118,6 +121,67 @@ class FetchProgress:
             self.total,
             self.activities,
             max(self.paged, self.activities),
+            stats.get("calls", 0),
+            stats.get("calls_today", 0),
+            stats.get("rate_limit_waits", 0),
+            stats.get("retries", 0),
+            time.monotonic() - self._started,
+        )
+
+
+class WindowProgress(FetchProgress):
+    """Progress of a window listed oldest first: how far into the window its rows have reached.
+
+    Logs a line every 5 % of the window's time covered, and at least every interval (the
+    ticker of :class:`FetchProgress`). Rows come by ``ModifiedOn`` on servers that filter on
+    it; elsewhere the time covered is the listing's own column, and the line says so loosely.
+
+    :param window: the window listed.
+    """
+
+    def __init__(
+        self,
+        window: Window,
+        log: TaskLog,
+        stats: Callable[[], Mapping[str, float]],
+        interval: float = DEFAULT_LOG_INTERVAL_SECONDS,
+    ) -> None:
+        super().__init__(0, log, stats, interval)
+        self.window = window
+        self.reached = window.start
+        self._next_step = 1
+
+    def __enter__(self) -> WindowProgress:
+        self.start()
+        return self
+
+    def row(self, moment: datetime | None) -> None:
+        """Count one activity written, changed at ``moment``; log when a 5 % step is passed."""
+        with self._lock:
+            self.activities += 1
+            if moment is not None and moment > self.reached:
+                self.reached = min(moment, self.window.end)
+            span = (self.window.end - self.window.start).total_seconds()
+            share = (self.reached - self.window.start).total_seconds() / span if span else 1.0
+            due = share * _STEPS >= self._next_step
+            if due:
+                self._next_step = int(share * _STEPS) + 1
+                self._last = time.monotonic()
+        if due:
+            self.log_line()
+
+    def log_line(self) -> None:
+        """Log where the listing stands."""
+        stats = self._stats()
+        span = (self.window.end - self.window.start).total_seconds()
+        share = (self.reached - self.window.start).total_seconds() / span if span else 1.0
+        self._log.info(
+            "Window %s: %d%% done (rows up to %s), %d activities, %d API calls (%d today on the account), "
+            "%d rate-limit waits, %d retries, %.1f s",
+            self.window,
+            int(share * 100),
+            self.reached.isoformat(sep=" "),
+            self.activities,
             stats.get("calls", 0),
             stats.get("calls_today", 0),
             stats.get("rate_limit_waits", 0),

@@ -54,3 +54,25 @@ def test_the_ticker_logs_before_the_interval_passes_in_silence():
     time.sleep(1.0)
     assert len(lines.messages) == 2  # stopped with the block
     assert time.monotonic() - started < 4
+
+
+def test_a_window_logs_its_share_done_as_rows_arrive() -> None:
+    import logging
+    from datetime import datetime, timedelta
+
+    from airflow_provider_leadact.listing import Window
+    from airflow_provider_leadact.operators.progress import WindowProgress
+
+    lines: list[str] = []
+
+    class Log(logging.Logger):
+        def info(self, msg, *args, **kwargs):
+            lines.append(msg % args)
+
+    start = datetime(2025, 1, 1)
+    progress = WindowProgress(Window(start, start + timedelta(hours=10)), Log("t"), lambda: {"calls": 3})
+    for minute in range(0, 600, 6):  # a row every 6 minutes: 100 rows over the window
+        progress.row(start + timedelta(minutes=minute))
+    assert len(lines) == 19  # at 5 %, 10 %, ..., 95 % of the window
+    assert lines[0].startswith("Window [2025-01-01 00:00:00, 2025-01-01 10:00:00): 5% done")
+    assert "API calls" in lines[-1] and "95% done" in lines[-1]
