@@ -10,7 +10,9 @@ here as a separate process) with 300 ms latency and the common plan's limit of 2
 4. fetch -> flatten -> JSON Lines file at two data sizes, without latency or limit, for CPU
    time per 100,000 activities and peak memory;
 5. API calls per daily interval for the old DAG, the per-lead path and the listing path
-   (:mod:`bench.intervals`).
+   (:mod:`bench.intervals`);
+6. a first load and the busiest day of an account large enough to matter, on each path, with
+   peak memory per window size (:mod:`bench.scale`).
 
 Utilization is the ceiling's pace divided by the pace achieved: the least time in which N
 calls can be made without ever putting more than L in any window of P seconds,
@@ -142,13 +144,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--leads", type=int, default=300, help="leads fetched in the throughput runs")
     parser.add_argument("--sizes", default="500,2500", help="leads in the two JSON Lines runs")
-    parser.add_argument("--only", choices=["limits"], help="run only this section (its figures are printed, not kept)")
+    parser.add_argument(
+        "--only", choices=["limits", "scale"], help="run only this section (its figures are printed, not kept)"
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="leadact-bench-"))
     if args.only == "limits":
         from bench.limits import main as limits
 
         limits(work)
+        return 0
+    if args.only == "scale":
+        from bench.scale import main as scale
+
+        scale([])
         return 0
     rows = {}
     with sandbox(
@@ -205,6 +214,9 @@ def main() -> int:
         )
     print("\n".join(lines[-(3 + len(sizes)) :]))
     lines += ["", *calls_per_interval(["--leads", str(args.leads)])]
+    from bench.scale import main as scale
+
+    lines += ["", *scale([])]
     from bench.limits import main as limits
 
     lines += ["", limits(work)]

@@ -1,4 +1,4 @@
-"""A real Airflow deployment for tests: api-server, scheduler and DAG processor as processes.
+"""A real Airflow deployment for tests: api-server, scheduler, DAG processor and triggerer as processes.
 
 The metadata database is PostgreSQL; every process gets the same environment, as a user's
 deployment would (``AIRFLOW__*`` settings, the DAGs folder, the ``LEADACT_*`` settings of the
@@ -129,11 +129,15 @@ class AirflowDeployment:
         return process
 
     def start(self) -> AirflowDeployment:
-        """Migrate the metadata DB, start the three Airflow processes, wait for the API."""
+        """Migrate the metadata DB, start the Airflow processes, wait for the API.
+
+        The triggerer resumes tasks that deferred at the account's daily call cap.
+        """
         self.run("db", "migrate", timeout=600)
         self.spawn("api-server", [AIRFLOW_BIN, "api-server", "--port", str(self.port), "--host", "127.0.0.1"])
         self.spawn("scheduler", [AIRFLOW_BIN, "scheduler"])
         self.spawn("dag-processor", [AIRFLOW_BIN, "dag-processor"])
+        self.spawn("triggerer", [AIRFLOW_BIN, "triggerer"])
         wait_for("the API server answering", self._healthy, timeout=180)
         return self
 
