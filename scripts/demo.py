@@ -33,7 +33,7 @@ def main() -> int:
     env = {
         **os.environ,
         "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "example_dags"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "airflow_provider_leadact" / "example_dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "LEADACT_BASE_PATH": f"file://{data}",
         "LEADACT_WINDOW_HOURS": "6",  # four mapped fetch tasks a day

@@ -46,6 +46,8 @@ def _optional_text(text: str) -> str | None:
 
 
 _EPILOG = """\
+Also: leadact-sandbox example-dags DAGS_FOLDER [--force] copies the provider's example DAGs there.
+
 API endpoints (keys in x-LSQ-AccessKey / x-LSQ-SecretKey headers or accessKey / secretKey):
   POST /v2/ProspectActivity.svc/Retrieve?leadId=      a lead's activities (--offset-mode ...)
   POST /v2/ProspectActivity.svc/RetrieveRecentlyModified  activities by date range (--range-*)
@@ -165,12 +167,52 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def copy_example_dags(argv: Sequence[str]) -> int:
+    """``leadact-sandbox example-dags DAGS_FOLDER [--force]``: copy the example DAGs there.
+
+    The DAG files import their settings from the installed provider, so the copies parse
+    wherever the provider is installed. Existing files are kept unless ``--force``.
+
+    :return: 0 when copied, 2 for a bad folder or a file that exists already.
+    """
+    import shutil
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser(
+        prog="leadact-sandbox example-dags", description="Copy the provider's example DAGs into a DAGs folder."
+    )
+    parser.add_argument("dags_folder", help="your Airflow DAGs folder ([core] dags_folder)")
+    parser.add_argument("--force", action="store_true", help="replace files of the same name")
+    args = parser.parse_args(argv)
+    source = Path(__file__).resolve().parents[1] / "example_dags"
+    target = Path(args.dags_folder)
+    if target.exists() and not target.is_dir():
+        print(f"leadact-sandbox example-dags: {target} is not a folder", file=sys.stderr)
+        return 2
+    files = sorted(path for path in source.glob("leadsquared_activities_*.py"))
+    clashes = [target / path.name for path in files if (target / path.name).exists()]
+    if clashes and not args.force:
+        print(
+            f"leadact-sandbox example-dags: {', '.join(map(str, clashes))} exist already: pass --force to replace them",
+            file=sys.stderr,
+        )
+        return 2
+    target.mkdir(parents=True, exist_ok=True)
+    for path in files:
+        shutil.copyfile(path, target / path.name)
+        print(target / path.name)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the sandbox until SIGINT or SIGTERM.
+    """Run the sandbox until SIGINT or SIGTERM (or, with ``example-dags``, copy the example DAGs).
 
     :param argv: arguments without the program name; ``sys.argv[1:]`` when ``None``.
     :return: the exit status: 0 after a clean stop, 2 for bad settings, 1 if it cannot listen.
     """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["example-dags"]:
+        return copy_example_dags(argv[1:])
     parser = build_parser()
     args = vars(parser.parse_args(argv))
     truth_file = args.pop("truth_file")

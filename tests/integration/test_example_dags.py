@@ -28,7 +28,7 @@ from tests.support.airflow_env import synced_dags_folder
 from tests.support.killed_runs import run_dag_test_and_kill
 from tests.support.truth import flattened_changed
 
-EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
+EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "airflow_provider_leadact" / "example_dags"
 WINDOW_HOURS = 8  # three mapped fetch tasks a day
 DAG_IDS = {"leadsquared_activities_daily", "leadsquared_activities_history", "leadsquared_activities_manual"}
 
@@ -55,7 +55,10 @@ def test_example_dags_import_only_the_public_face() -> None:
     for path in EXAMPLE_DAGS.glob("*.py"):
         text = path.read_text("utf-8")
         imports = [line for line in text.splitlines() if "airflow_provider_leadact" in line and "import" in line]
-        public = tuple(f"from airflow_provider_leadact.{m} import" for m in ("operators", "airflow_compat"))
+        public = tuple(
+            f"from airflow_provider_leadact.{m} import"
+            for m in ("operators", "airflow_compat", "example_dags.leadsquared_settings")
+        )
         assert all(line.startswith(public) for line in imports), path
 
 
@@ -312,3 +315,28 @@ def test_a_first_load_larger_than_the_daily_cap_waits_for_the_reset(
     state = json.loads(next(budget.glob("leadact-budget-*.json")).read_text())
     assert state["day"] == "2026-03-02" and 0 < state["day_calls"] <= cap
     assert sandbox.stats()["calls"] == cap - used_elsewhere + state["day_calls"]
+
+
+def test_example_dags_parse_in_a_plain_dagbag_and_copy_from_the_wheel(tmp_path: Path) -> None:
+    """As ``airflow dags list --local`` and CI checks parse them: no folder on sys.path."""
+    import subprocess
+    import sys
+
+    from airflow_provider_leadact.sandbox.cli import main
+
+    assert main(["example-dags", str(tmp_path / "dags")]) == 0
+    copied = sorted(p.name for p in (tmp_path / "dags").iterdir())
+    assert copied == sorted(p.name for p in EXAMPLE_DAGS.glob("leadsquared_activities_*.py"))
+    assert main(["example-dags", str(tmp_path / "dags")]) == 2  # kept unless --force
+    script = (
+        "import sys\n"
+        "try:\n    from airflow.dag_processing.dagbag import DagBag\n"
+        "except ImportError:  # Airflow 3.1\n    from airflow.models.dagbag import DagBag\n"
+        "bag = DagBag(dag_folder=sys.argv[1])\n"
+        "print(sorted(bag.dag_ids), len(bag.import_errors))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "dags")],
+        capture_output=True, text=True, check=True, cwd=tmp_path,
+    ).stdout  # fmt: skip
+    assert out.strip().splitlines()[-1] == f"{sorted(DAG_IDS)} 0"

@@ -12,6 +12,7 @@
 - :mod:`~tests.support.paging`: the sandbox's paging readings as an in-process server.
 - :mod:`~tests.support.examples`: the documented example activity.
 - :mod:`~tests.support.airflow_env`: a DAGs folder made runnable by ``dag.test()``.
+- :mod:`~tests.support.dag_bags`: a DAGs folder parsed as the DAG processor does, on every line.
 - :mod:`~tests.support.killed_runs`: a ``dag.test()`` run in a subprocess, SIGKILLed mid-way.
 - :mod:`~tests.support.airflow_deployment`, :mod:`~tests.support.deployment_scenario`,
   :mod:`~tests.support.browser`, :mod:`~tests.support.netns`, :mod:`~tests.support.forward`:

@@ -26,7 +26,7 @@ from tests.support.servers import free_port
 
 AIRFLOW_BIN = str(Path(sys.executable).parent / "airflow")
 REPO = Path(__file__).resolve().parents[2]
-EXAMPLE_DAGS = REPO / "example_dags"
+EXAMPLE_DAGS = REPO / "airflow_provider_leadact" / "example_dags"
 ADMIN = "admin"
 #: Test artifacts (screenshots, process logs of failed runs) under the ignored build output.
 ARTIFACTS = REPO / "build" / "deployment"

@@ -29,8 +29,11 @@ def synced_dags_folder(folder: Path, env: dict[str, str]) -> Iterator[Any]:
         subprocess.run([str(Path(sys.executable).parent / "airflow"), "db", "migrate"], check=True, capture_output=True)
         from airflow.dag_processing.bundles.manager import DagBundlesManager
 
-        from airflow_provider_leadact.airflow_compat import bundle_dag_bag, sync_dag_bag
+        from tests.support.dag_bags import bundle_dag_bag, sync_dag_bag
 
+        # The example DAGs read their settings when first imported: read them from env afresh.
+        for name in [m for m in sys.modules if m.startswith("airflow_provider_leadact.example_dags.")]:
+            del sys.modules[name]
         DagBundlesManager().sync_bundles_to_db()
         bag = bundle_dag_bag(folder)
         sync_dag_bag(bag)

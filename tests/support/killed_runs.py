@@ -11,12 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+REPO = str(Path(__file__).resolve().parents[2])
 # The subprocess loads the DAG the way the DAG processor would, so the kill hits a real run.
 _DAG_TEST = """
 import json, sys
 from pathlib import Path
 import pendulum
-from airflow_provider_leadact.airflow_compat import bundle_dag_bag
+sys.path.insert(0, sys.argv[5])
+from tests.support.dag_bags import bundle_dag_bag
 
 bag = bundle_dag_bag(Path(sys.argv[1]))
 run = bag.get_dag(sys.argv[2]).test(logical_date=pendulum.parse(sys.argv[3]), run_conf=json.loads(sys.argv[4]))
@@ -41,7 +43,16 @@ def run_dag_test_and_kill(
     """
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "-c", _DAG_TEST, str(dags), dag_id, logical_date.isoformat(), json.dumps(conf or {})],
+            [
+                sys.executable,
+                "-c",
+                _DAG_TEST,
+                str(dags),
+                dag_id,
+                logical_date.isoformat(),
+                json.dumps(conf or {}),
+                REPO,
+            ],
             stdout=output,
             stderr=subprocess.STDOUT,
         )

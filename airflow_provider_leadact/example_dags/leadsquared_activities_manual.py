@@ -12,8 +12,15 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import DAG, Param
-from leadsquared_settings import API_POOL, BASE_PATH, FILE_FORMAT, LEADSQUARED_CONN_ID, SQL_CONN_ID, SQL_TABLE
 
+from airflow_provider_leadact.example_dags.leadsquared_settings import (
+    API_POOL,
+    BASE_PATH,
+    FILE_FORMAT,
+    LEADSQUARED_CONN_ID,
+    SQL_CONN_ID,
+    SQL_TABLE,
+)
 from airflow_provider_leadact.operators import (
     LeadSquaredActivitiesToObjectStorageOperator,
     LeadSquaredActivityFilesToSqlOperator,

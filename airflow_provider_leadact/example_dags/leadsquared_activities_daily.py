@@ -27,7 +27,9 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import DAG
-from leadsquared_settings import (
+
+from airflow_provider_leadact.airflow_compat import CronDataIntervalTimetable
+from airflow_provider_leadact.example_dags.leadsquared_settings import (
     API_POOL,
     BASE_PATH,
     FILE_FORMAT,
@@ -36,8 +38,6 @@ from leadsquared_settings import (
     SQL_TABLE,
     WINDOW_HOURS,
 )
-
-from airflow_provider_leadact.airflow_compat import CronDataIntervalTimetable
 from airflow_provider_leadact.operators import (
     LeadSquaredActivityFilesToSqlOperator,
     LeadSquaredActivityTypesToSqlOperator,
