@@ -36,15 +36,15 @@ def main(path: str, start: str, end: str, out: str) -> dict[str, Any]:
     from airflow_provider_leadact.listing import Window
     from airflow_provider_leadact.operators.mapping import windows
     from airflow_provider_leadact.records import flatten_activity
-    from airflow_provider_leadact.sandbox.date_range import digest_of
+    from airflow_provider_leadact.sandbox.date_range import DigestBuilder
 
     whole = Window.of(start, end)
-    seen: list[dict[str, Any]] = []  # only what the digest needs: id, version, lead
+    digest = DigestBuilder()  # streamed: the run's memory is the pipeline's, not the check's
 
     def keep(pairs: Any, handle: Any) -> None:
         for lead, activity in pairs:
             handle.write(json.dumps(flatten_activity(activity, lead), ensure_ascii=False) + "\n")
-            seen.append({k: activity[k] for k in ("Id", "ModifiedOn", "ActivityScore")} | {"RelatedProspectId": lead})
+            digest.add({**activity, "RelatedProspectId": lead})
 
     def hook() -> LeadSquaredHook:
         return LeadSquaredHook(leadsquared_conn_id=CONN_ID)
@@ -77,14 +77,17 @@ def main(path: str, start: str, end: str, out: str) -> dict[str, Any]:
             sink = ObjectStorageSink(f"file://{out}", file_format="jsonl")
             sink.prepare()
             listed = task.iter_changed_activities(whole.start, whole.end)
-            count = sink.write(flatten_activity(activity, lead) for lead, activity in listed)
-            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            return {"activities": count, "digest": None, "peak_rss_mb": peak}
+
+            def records() -> Any:
+                for lead, activity in listed:
+                    digest.add({**activity, "RelatedProspectId": lead})
+                    yield flatten_activity(activity, lead)
+
+            sink.write(records())
         else:
             raise SystemExit(f"unknown path {path!r}")
-    # Whole histories include activities changed outside no window; the listing's are keyed by
-    # ModifiedOn: both are compared with the same truth (every activity changed in the range).
-    summary = digest_of(seen)
+    # Both paths are compared with the same truth: every activity changed in the range.
+    summary = digest.summary()
     summary["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return summary
 

@@ -15,7 +15,7 @@ one second.
 from __future__ import annotations
 
 import copy
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -279,22 +279,39 @@ def _changed_between(dataset: Dataset, from_time: datetime, to_time: datetime) -
     return rows
 
 
-def digest_of(activities: Collection[Mapping[str, Any]]) -> dict[str, Any]:
+def digest_of(activities: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """Summarise activities: how many, of how many leads, and a digest of ids and versions.
 
-    The digest is the SHA-256 of the sorted ``Id|ModifiedOn|ActivityScore`` lines (ids
-    lower-cased): two sets of activities in the same versions have the same digest.
+    The digest is the sum, modulo 2**256, of the SHA-256 of each ``Id|ModifiedOn|ActivityScore``
+    line (lower-cased): independent of order, so it can be computed while streaming, and two
+    sets of activities in the same versions, each once, have the same digest.
 
     :param activities: activities in the API's shape.
     """
-    import hashlib
+    digest = DigestBuilder()
+    for activity in activities:
+        digest.add(activity)
+    return digest.summary()
 
-    lines = sorted(f"{a['Id']}|{a['ModifiedOn']}|{a['ActivityScore']}".lower() for a in activities)
-    return {
-        "activities": len(lines),
-        "leads": len({str(a["RelatedProspectId"]).lower() for a in activities}),
-        "digest": hashlib.sha256("\n".join(lines).encode()).hexdigest(),
-    }
+
+class DigestBuilder:
+    """:func:`digest_of`, one activity at a time (memory: the set of lead ids only)."""
+
+    def __init__(self) -> None:
+        self.count, self.total, self.leads = 0, 0, set[str]()
+
+    def add(self, activity: Mapping[str, Any]) -> None:
+        """Count one activity."""
+        import hashlib
+
+        line = f"{activity['Id']}|{activity['ModifiedOn']}|{activity['ActivityScore']}".lower()
+        self.total = (self.total + int.from_bytes(hashlib.sha256(line.encode()).digest(), "big")) % (1 << 256)
+        self.count += 1
+        self.leads.add(str(activity["RelatedProspectId"]).lower())
+
+    def summary(self) -> dict[str, Any]:
+        """``{"activities", "leads", "digest"}``."""
+        return {"activities": self.count, "leads": len(self.leads), "digest": f"{self.total:064x}"}
 
 
 def history_days(dataset: Dataset) -> list[str]:
