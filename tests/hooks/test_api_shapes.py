@@ -201,3 +201,25 @@ def test_the_listing_and_hook_paths_are_the_ones_the_sandbox_serves() -> None:
     from airflow_provider_leadact.sandbox.date_range import CHANGES_PATH, RANGE_PATH
 
     assert (DATE_RANGE_PATH, CHANGE_HISTORY_PATH) == (RANGE_PATH, CHANGES_PATH)
+
+
+def test_a_listed_row_without_its_lead_fails_naming_the_endpoint_and_window(
+    sandbox: Sandbox, make_hook, proxied
+) -> None:
+    def drop_a_lead(path: str, answer: Any) -> Any:
+        rows = (
+            answer.get("ProspectActivities")
+            if isinstance(answer, dict) and "RetrieveRecentlyModified" in path
+            else None
+        )
+        if rows:
+            del rows[0]["RelatedProspectId"]
+        return answer
+
+    hook = make_hook(sandbox, host=proxied(drop_a_lead))
+    with pytest.raises(LeadSquaredApiError) as caught:
+        list(hook.iter_changed_activities(START, END))
+    message = str(caught.value)
+    # An API answer, not user input: never "lead id(s) are not valid".
+    assert "RetrieveRecentlyModified" in message and "2025-01-05 00:00:00" in message
+    assert "RelatedProspectId" in message and "not valid" not in message
