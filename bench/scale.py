@@ -41,6 +41,14 @@ PAGE = 1000
 PLAN_CALLS, PLAN_PERIOD, PRO_DAILY = 25, 5.0, 10_000
 
 
+def duration(seconds: float) -> str:
+    """``2 h 03 min``, ``1 min 42 s``: the time calls take at the plan's pace, for a reader."""
+    seconds = round(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s"
+
+
 def run(url: str, work: Path, path: str, start: datetime, end: datetime, budget: str) -> dict:
     control(url, "/_sandbox/stats/reset", "POST")
     env = conn_env(url, rate_limit_calls=10_000, rate_limit_period_seconds=1, rate_limit_backend=budget)
@@ -93,10 +101,10 @@ def main(argv: list[str] | None = None) -> list[str]:
             budget = f"file:{work / ('budget-' + path)}"
             result = run(url, work, path, start, end, budget)
             exact = result["digest"] == truth["digest"] and result["activities"] == truth["activities"]
-            hours = result["calls"] * PLAN_PERIOD / PLAN_CALLS / 3600
+            pace = duration(result["calls"] * PLAN_PERIOD / PLAN_CALLS)
             rows.append(
                 f"| {what} | {how} | {result['activities']:,} | {result['calls']:,} | "
-                f"{result['activities'] / max(result['calls'], 1):,.0f} | {hours:.2f} h | "
+                f"{result['activities'] / max(result['calls'], 1):,.0f} | {pace} | "
                 f"{result['calls'] / PRO_DAILY:.2f} | {'exact' if exact else 'NOT EXACT'} | "
                 f"{result['peak_rss_mb']:.0f} |"
             )

@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from typing_extensions import Self
+
 
 def make_certificate(folder: Path, *, dns_names: list[str], ip_addresses: list[str], name: str) -> tuple[Path, Path]:
     """Write a self-signed certificate and its key (PEM); return ``(cert, key)`` paths."""
@@ -128,7 +130,29 @@ def tls_terminator(target: tuple[str, int], cert: Path, key: Path) -> Iterator[t
 _SERVER_ERROR_BODY = b'{"Message":"An error has occurred."}'
 
 
-class FailingLeadsProxy:
+class _LoopbackServer:
+    """A threaded HTTP server on a free loopback port, served for a ``with`` block."""
+
+    def _serve(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+class FailingLeadsProxy(_LoopbackServer):
     """An HTTP proxy to the sandbox that answers HTTP 500 to every call for the leads in ``failing``.
 
     Everything else (other leads, other endpoints) is forwarded unchanged, headers included,
@@ -197,29 +221,14 @@ class FailingLeadsProxy:
                 self.end_headers()
                 self.wfile.write(payload)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def __enter__(self) -> FailingLeadsProxy:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._serve(Handler)
 
 
 #: ``rewrite(path, status, body) -> (status, body)``: what the proxy answers instead of the sandbox.
 Rewrite = Callable[[str, int, bytes], tuple[int, bytes]]
 
 
-class RewritingProxy:
+class RewritingProxy(_LoopbackServer):
     """An HTTP proxy to the sandbox that passes each answer through ``rewrite`` before answering.
 
     For answers the sandbox never gives: a malformed body, a catalogue that lists a code the
@@ -270,19 +279,4 @@ class RewritingProxy:
                 self.end_headers()
                 self.wfile.write(payload)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def __enter__(self) -> RewritingProxy:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._serve(Handler)
