@@ -90,6 +90,40 @@ TEXT_PARSERS: dict[str, Callable[[str], Any]] = {"rate_limit_backend": parse_bac
 BASE_SETTINGS = ("conn_id", "base_url", "access_key", "secret_key")
 
 
+def explain_unreadable(conn_id: str) -> None:
+    """Say why Airflow found no connection ``conn_id`` when ``AIRFLOW_CONN_<ID>`` is set nonetheless.
+
+    Airflow (3.1 notably) gives up on a variable whose extra is not a JSON object and reports
+    the connection as not defined; the user needs to hear what is wrong with the extra.
+
+    :raises LeadSquaredConfigError: naming the variable and what to fix, when it is set.
+    """
+    import os
+    from types import SimpleNamespace
+
+    variable = f"AIRFLOW_CONN_{conn_id.upper()}"
+    text = os.environ.get(variable)
+    if not text:
+        return
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        value = None  # a URI: Airflow's own parser is the judge of those
+    except ValueError as error:  # valid JSON whose numbers Python refuses (over 4,300 digits)
+        raise LeadSquaredConfigError(
+            f"connection {conn_id!r}: {variable} is not usable JSON ({str(error).split(';')[0]}); "
+            'expected an extra such as {"rate_limit_calls": 25}'
+        ) from None
+    if isinstance(value, dict) and "extra" in value:
+        extra = value["extra"]
+        _extras(SimpleNamespace(extra=extra if isinstance(extra, str) else json.dumps(extra)), conn_id)
+    raise LeadSquaredConfigError(
+        f"connection {conn_id!r}: {variable} is set, but Airflow could not read it as a connection: check that "
+        'it is a JSON object such as {"conn_type": "leadsquared", "host": ..., "login": ..., "password": ...} '
+        "or a URI"
+    )
+
+
 def _extras(conn: Any, conn_id: str) -> dict[str, Any]:
     """The connection's extras, refusing text that is not a JSON object and names not known.
 

@@ -255,3 +255,22 @@ def test_the_readme_extras_table_matches_the_declaration():
         "README.md's extras table differs from airflow_provider_leadact/extras.py; replace it with the output of\n"
         "  python -c 'from airflow_provider_leadact.extras import extras_table; print(extras_table())'"
     )
+
+
+def test_a_variable_airflow_could_not_read_is_explained(monkeypatch) -> None:
+    from airflow_provider_leadact.connection import explain_unreadable
+
+    base = {"conn_type": "leadsquared", "host": "http://127.0.0.1:9", "login": "a", "password": "b"}
+    explain_unreadable("lsq_unset")  # no variable: nothing to say
+    cases = {
+        '{"page_size": 10': "extra is not valid JSON",
+        "[25]": "extra must be a JSON object",
+    }
+    for extra, message in cases.items():
+        monkeypatch.setenv("AIRFLOW_CONN_LSQ_ODD", json.dumps({**base, "extra": extra}))
+        with pytest.raises(LeadSquaredConfigError, match=message):
+            explain_unreadable("lsq_odd")
+    huge = json.dumps(base)[:-1] + ', "extra": {"page_size": ' + "9" * 5000 + "}}"
+    monkeypatch.setenv("AIRFLOW_CONN_LSQ_ODD", huge)
+    with pytest.raises(LeadSquaredConfigError, match=r"AIRFLOW_CONN_LSQ_ODD is not usable JSON \(Exceeds the limit"):
+        explain_unreadable("lsq_odd")

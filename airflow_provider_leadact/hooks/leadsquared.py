@@ -19,7 +19,12 @@ from airflow.exceptions import AirflowNotFoundException
 from airflow_provider_leadact.activity_types import read_activity_types
 from airflow_provider_leadact.airflow_compat import BaseHook, mask_secret
 from airflow_provider_leadact.client import STAT_NAMES, USER_PATH, LeadSquaredClient
-from airflow_provider_leadact.connection import CONN_TYPE, LeadSquaredSettings, settings_from_connection
+from airflow_provider_leadact.connection import (
+    CONN_TYPE,
+    LeadSquaredSettings,
+    explain_unreadable,
+    settings_from_connection,
+)
 from airflow_provider_leadact.exceptions import (
     LeadSquaredApiError,
     LeadSquaredConfigError,
@@ -143,6 +148,7 @@ class LeadSquaredHook(BaseHook):
         try:
             conn = self.get_connection(self.leadsquared_conn_id)
         except AirflowNotFoundException:
+            explain_unreadable(self.leadsquared_conn_id)
             raise LeadSquaredConfigError(
                 f"connection {self.leadsquared_conn_id!r} is not defined: create it (type LeadSquared) "
                 f"under Admin > Connections or set AIRFLOW_CONN_{self.leadsquared_conn_id.upper()}"
