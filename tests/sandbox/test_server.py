@@ -16,7 +16,9 @@ from tests.support.sandbox import Client
 def test_lifecycle_and_connection() -> None:
     sandbox = Sandbox(leads=3, seed=1)
     assert not sandbox.running
-    assert len(sandbox.truth(sandbox.lead_ids()[0])) >= 0  # the data exists before start()
+    # The data exists before start(): every lead's truth, as the data set holds it.
+    assert sandbox.dataset.activity_count > 0
+    assert sum(len(sandbox.truth(lead)) for lead in sandbox.lead_ids()) == (sandbox.dataset.activity_count)
     with pytest.raises(RuntimeError):
         _ = sandbox.url
     with sandbox:
