@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from airflow_provider_leadact.exceptions import LeadSquaredApiError
-from airflow_provider_leadact.listing import parse_api_time
+from airflow_provider_leadact.times import parse_api_time
 
 #: The key the documented answer nests each entry's activity under.
 ACTIVITY_KEY = "Activity"

@@ -45,8 +45,9 @@ import threading
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
+from airflow_provider_leadact.change_history import ChangeEntry, read_change_entry
 from airflow_provider_leadact.exceptions import (
     LeadSquaredApiError,
     LeadSquaredConfigError,
@@ -55,9 +56,7 @@ from airflow_provider_leadact.exceptions import (
     LeadSquaredTransientError,
 )
 from airflow_provider_leadact.records import ACTIVITY_FIELDS, has_activity_fields
-
-if TYPE_CHECKING:
-    from airflow_provider_leadact.change_history import ChangeEntry
+from airflow_provider_leadact.times import api_time, parse_api_time
 
 #: fetch(FromDate, ToDate, sort column, PageIndex, PageSize) -> (RecordCount or None, rows),
 #: rows sorted oldest first by the column.
@@ -65,7 +64,6 @@ FetchRange = Callable[[str, str, str, int, int], tuple["int | None", list[dict[s
 #: fetch(FromDate, ToDate, PageIndex, PageSize) -> (RecordCount or None, change entries).
 FetchChanges = Callable[[str, str, int, int], tuple["int | None", list[dict[str, Any]]]]
 
-API_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 MODIFIED_ON = "ModifiedOn"
 CREATED_ON = "CreatedOn"
 #: Longest span asked for in one query; longer windows are listed in several.
@@ -80,28 +78,7 @@ MAX_CHANGES_PAGE_SIZE = 1000
 #: listed (the server's clock may differ from ours): every id it yields is remembered.
 RECENT = timedelta(hours=1)
 _ONE_SECOND = timedelta(seconds=1)
-_TIME_FORMATS = (API_TIME_FORMAT, "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f")
 log = logging.getLogger(__name__)
-
-
-def parse_api_time(value: Any) -> datetime | None:
-    """Read an API time (``YYYY-MM-DD HH:MM:SS``, UTC) as a naive UTC datetime; None if it is not one."""
-    if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).replace(tzinfo=None) if value.tzinfo else value
-    if not isinstance(value, str):
-        return None
-    text = value.strip().removesuffix("Z")
-    for fmt in _TIME_FORMATS:
-        try:
-            return datetime.strptime(text, fmt)
-        except ValueError:
-            continue
-    return None
-
-
-def api_time(value: datetime) -> str:
-    """Format a naive UTC datetime as the API does (to the second)."""
-    return value.strftime(API_TIME_FORMAT)
 
 
 @dataclass(frozen=True)
@@ -675,9 +652,6 @@ def iter_change_history(
     window, and its lead is fetched within the window anyway). An entry without an activity
     or a lead is an error naming the window.
     """
-    # Imported here: change_history reads times with this module's parse_api_time.
-    from airflow_provider_leadact.change_history import read_change_entry
-
     profile = ListingProfile()
     size = min(page_size, MAX_CHANGES_PAGE_SIZE)
     calls = 0

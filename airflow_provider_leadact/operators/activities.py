@@ -20,7 +20,7 @@ from airflow.sdk import Asset, BaseOperator
 
 from airflow_provider_leadact.exceptions import LeadSquaredConfigError
 from airflow_provider_leadact.hooks.leadsquared import LeadSquaredHook
-from airflow_provider_leadact.listing import Window, parse_api_time
+from airflow_provider_leadact.listing import Window
 from airflow_provider_leadact.operators.deferral import DailyCapDeferrable
 from airflow_provider_leadact.operators.progress import FetchProgress, WindowProgress
 from airflow_provider_leadact.records import flatten_activity
@@ -28,6 +28,7 @@ from airflow_provider_leadact.sinks.base import DEFAULT_BATCH_SIZE, ActivitySink
 from airflow_provider_leadact.sinks.formats import validate_file_format
 from airflow_provider_leadact.sinks.object_storage import ObjectStorageSink, asset_for_path, check_storage_path
 from airflow_provider_leadact.sinks.sql import DEFAULT_TABLE, SqlSink, sql_asset, validate_table_name
+from airflow_provider_leadact.times import parse_api_time
 from airflow_provider_leadact.validation import parse_lead_ids, validate_activity_event
 
 if TYPE_CHECKING:
