@@ -80,7 +80,9 @@ def main() -> int:
             print(f"Interval            [{start.isoformat()}, {end.isoformat()})  (run for {day})")
             print(f"  truth             {len(truth)} activities with ModifiedOn in the interval, of {len(leads)} leads "
                   f"({edited_later} created on earlier days)")  # fmt: skip
-            print(f"  API calls         {calls} (the listing's pages + about one per changed lead)")
+            print(
+                f"  API calls         {calls} (the listing's pages, at least one per 6-hour window; the first run of a UTC day also reads the activity types)"
+            )
             print(f"  files             {len(written)} activities in {len(files)} parts of {partition.name}: "
                   f"equal to the truth: {files_ok}")  # fmt: skip
             print(f"  table             {len(rows)} rows in all; this interval's {len(truth)} present with "
