@@ -81,7 +81,8 @@ def main() -> int:
             print(f"  truth             {len(truth)} activities with ModifiedOn in the interval, of {len(leads)} leads "
                   f"({edited_later} created on earlier days)")  # fmt: skip
             print(
-                f"  API calls         {calls} (the listing's pages, at least one per 6-hour window; the first run of a UTC day also reads the activity types)"
+                f"  API calls         {calls} (the listing's pages, at least one per 6-hour window; "
+                "the day's first run also reads the activity types)"
             )
             print(f"  files             {len(written)} activities in {len(files)} parts of {partition.name}: "
                   f"equal to the truth: {files_ok}")  # fmt: skip
