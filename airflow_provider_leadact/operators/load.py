@@ -75,7 +75,8 @@ class LeadSquaredActivityFilesToSqlOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Load every file; return a summary (files, activities, table)."""
-        urls = file_urls(self.paths)
+        # Kept for lineage: the rendered paths may be a lazy XCom sequence, read once here.
+        urls = self._urls = file_urls(self.paths)
         for url in urls:
             if format_of_file(url) is None:
                 raise LeadSquaredConfigError(
@@ -91,7 +92,7 @@ class LeadSquaredActivityFilesToSqlOperator(BaseOperator):
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
         """For the OpenLineage provider: the files read, and the table written with its columns and rows."""
         return lineage.operator_lineage(
-            inputs=[lineage.read(lineage.file_dataset(url)) for url in file_urls(self.paths)],
+            inputs=[lineage.read(lineage.file_dataset(url)) for url in getattr(self, "_urls", [])],
             outputs=[
                 lineage.written(
                     lineage.table_dataset(self.conn_id, self.table), RECORD_COLUMNS, getattr(self, "_written", None)
