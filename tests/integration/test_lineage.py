@@ -96,6 +96,10 @@ def test_daily_dag_reports_the_listing_read_the_parts_written_and_the_table_load
     folder = airflow_env["root"] / "data" / "activities" / f"interval_start={day:%Y%m%dT%H%M%S}"
     parts = sorted(str(path) for path in folder.glob("part-*.jsonl"))
 
+    # Cutting the day into windows reads nothing (skip_empty=False).
+    (plan,) = completed(events, "leadsquared_activities_daily.interval_windows")
+    assert plan["inputs"] == [] and plan["outputs"] == []
+
     # One COMPLETE event per mapped fetch: the listing read, its part written, its rows.
     fetches = completed(events, "leadsquared_activities_daily.fetch_activities")
     assert len(fetches) == 24 // WINDOW_HOURS
@@ -134,6 +138,9 @@ def test_history_dag_reports_the_listing_read_and_the_table_written(airflow_env,
     state, events = run_with_openlineage(EXAMPLE_DAGS, "leadsquared_activities_history", airflow_env["events"])
     assert state["run"] == "success", state
     truth = truth_records(sandbox.lead_ids())
+    # Planning reads the listing (where the changes lie); the windows go to XCom.
+    (plan,) = completed(events, "leadsquared_activities_history.history_windows")
+    assert named(plan["inputs"]) == [source(sandbox, LISTING)] and plan["outputs"] == []
     fetches = completed(events, "leadsquared_activities_history.fetch_history")
     assert fetches
     for event in fetches:
