@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Asset, BaseOperator
 
+from airflow_provider_leadact import lineage
 from airflow_provider_leadact.exceptions import LeadSquaredConfigError
-from airflow_provider_leadact.hooks.leadsquared import LeadSquaredHook
+from airflow_provider_leadact.hooks.leadsquared import ACTIVITIES_PATH, DATE_RANGE_PATH, LeadSquaredHook
 from airflow_provider_leadact.listing import Window
 from airflow_provider_leadact.operators.deferral import DailyCapDeferrable
 from airflow_provider_leadact.operators.progress import FetchProgress, WindowProgress
-from airflow_provider_leadact.records import flatten_activity
+from airflow_provider_leadact.records import RECORD_COLUMNS, flatten_activity
 from airflow_provider_leadact.sinks.base import DEFAULT_BATCH_SIZE, ActivitySink, Record, validate_batch_size
 from airflow_provider_leadact.sinks.formats import validate_file_format
 from airflow_provider_leadact.sinks.object_storage import ObjectStorageSink, asset_for_path, check_storage_path
@@ -32,7 +33,9 @@ from airflow_provider_leadact.times import parse_api_time
 from airflow_provider_leadact.validation import parse_lead_ids, validate_activity_event
 
 if TYPE_CHECKING:
+    from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
+    from openlineage.client.event_v2 import Dataset
 
 
 def parse_window(changed_from: Any, changed_to: Any) -> Window | None:
@@ -86,6 +89,8 @@ class LeadSquaredToSinkOperator(DailyCapDeferrable, abc.ABC):
 
     template_fields: Sequence[str] = ("activity_event",)
     ui_color = "#e6f0ff"
+    #: The endpoint activities are read from, for lineage.
+    lineage_endpoint: str
 
     def __init__(
         self,
@@ -132,6 +137,18 @@ class LeadSquaredToSinkOperator(DailyCapDeferrable, abc.ABC):
     @abc.abstractmethod
     def records(self, hook: LeadSquaredHook, event: int | None) -> Iterator[Record]:
         """Fetch and flatten the activities."""
+
+    @abc.abstractmethod
+    def lineage_output(self) -> Dataset:
+        """The OpenLineage dataset the sink writes (after templating)."""
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+        """For the OpenLineage provider: the LeadSquared endpoint read, and the file or table written
+        with its columns and the activities written."""
+        return lineage.operator_lineage(
+            inputs=[lineage.read(lineage.source_dataset(self.leadsquared_conn_id, self.lineage_endpoint))],
+            outputs=[lineage.written(self.lineage_output(), RECORD_COLUMNS, getattr(self, "_written", None))],
+        )
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Fetch and write; return a summary (leads, activities, where written, API calls)."""
@@ -220,6 +237,7 @@ class LeadSquaredActivitiesBaseOperator(LeadSquaredToSinkOperator):
     """
 
     template_fields: Sequence[str] = ("lead_ids", "activity_event", "changed_from", "changed_to")
+    lineage_endpoint = ACTIVITIES_PATH
 
     def __init__(
         self,
@@ -283,6 +301,7 @@ class LeadSquaredChangedActivitiesBaseOperator(LeadSquaredToSinkOperator):
     """
 
     template_fields: Sequence[str] = ("activity_event", "from_date", "to_date")
+    lineage_endpoint = DATE_RANGE_PATH
 
     def __init__(self, *, from_date: Any, to_date: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -362,6 +381,9 @@ class ObjectStorageSinkMixin(BaseOperator):
     def kept_when_interrupted(self) -> str:
         return "none kept (a file is written whole or not at all)"
 
+    def lineage_output(self) -> Dataset:
+        return lineage.file_dataset(str(self.path))
+
 
 class SqlSinkMixin(BaseOperator):
     """Upsert into a table of any Airflow SQL connection; mixed into the operators above.
@@ -392,6 +414,9 @@ class SqlSinkMixin(BaseOperator):
 
     def kept_when_interrupted(self) -> str:
         return "those upserted stay in the table (upserted again, unchanged, when the unit runs again)"
+
+    def lineage_output(self) -> Dataset:
+        return lineage.table_dataset(self.conn_id, self.table)
 
 
 class LeadSquaredActivitiesToObjectStorageOperator(ObjectStorageSinkMixin, LeadSquaredActivitiesBaseOperator):

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
+from airflow_provider_leadact import lineage
+from airflow_provider_leadact.activity_types import FIELD_COLUMNS, TYPE_COLUMNS, TYPES_PATH
 from airflow_provider_leadact.exceptions import LeadSquaredConfigError
 from airflow_provider_leadact.hooks.leadsquared import LeadSquaredHook
 from airflow_provider_leadact.sinks.activity_types import (
@@ -18,6 +20,7 @@ from airflow_provider_leadact.sinks.activity_types import (
 from airflow_provider_leadact.sinks.sql import sql_asset
 
 if TYPE_CHECKING:
+    from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
 
 
@@ -104,10 +107,12 @@ class LeadSquaredActivityTypesToSqlOperator(BaseOperator):
         # The LeadSquared connection is checked before the tables are created, both before any call.
         hook.settings  # noqa: B018
         sink.prepare()
+        self._written: tuple[int, int] | None = None
         now = datetime.now(timezone.utc).replace(tzinfo=None)
         last = None if self.force else sink.last_refreshed()
         if last is not None and last.date() >= now.date():
             types, fields = sink.counts()
+            self._written = (0, 0)
             self.log.info(
                 "Activity types in %s were refreshed at %s UTC, today: no API call (force=True refreshes again)",
                 sink.location,
@@ -119,6 +124,7 @@ class LeadSquaredActivityTypesToSqlOperator(BaseOperator):
         finally:
             hook.close()
         types, fields, refreshed_at = sink.replace(catalogue, now)
+        self._written = (types, fields)
         api_calls = int(hook.stats.get("calls", 0))
         self.log.info(
             "Wrote %d activity types (%d custom) and %d custom fields to %s (%d API calls)",
@@ -130,6 +136,18 @@ class LeadSquaredActivityTypesToSqlOperator(BaseOperator):
         )
         return self._summary(
             types, fields, skipped=False, api_calls=api_calls, refreshed_at=refreshed_at, location=sink.location
+        )
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+        """For the OpenLineage provider: the catalogue endpoint read, and both tables with their
+        columns and the rows written (none on a day's later runs, which read nothing)."""
+        types, fields = getattr(self, "_written", None) or (None, None)
+        return lineage.operator_lineage(
+            inputs=[lineage.read(lineage.source_dataset(self.leadsquared_conn_id, TYPES_PATH))],
+            outputs=[
+                lineage.written(lineage.table_dataset(self.conn_id, self.table), TYPE_COLUMNS, types),
+                lineage.written(lineage.table_dataset(self.conn_id, self.fields_table), FIELD_COLUMNS, fields),
+            ],
         )
 
     @staticmethod

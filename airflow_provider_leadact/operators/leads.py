@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_leadact.hooks.leadsquared import LeadSquaredHook
+from airflow_provider_leadact import lineage
+from airflow_provider_leadact.hooks.leadsquared import DATE_RANGE_PATH, RECENTLY_MODIFIED_PATH, LeadSquaredHook
 from airflow_provider_leadact.listing import Window
 from airflow_provider_leadact.operators.deferral import DailyCapDeferrable
 from airflow_provider_leadact.operators.mapping import batches as fit_batches
@@ -19,6 +20,7 @@ from airflow_provider_leadact.sinks.base import validate_batch_size
 from airflow_provider_leadact.validation import validate_activity_event
 
 if TYPE_CHECKING:
+    from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
 
 #: Leads per batch by default: one mapped task fetches a few hundred API pages at most.
@@ -78,6 +80,12 @@ class LeadSquaredRecentlyModifiedLeadsOperator(DailyCapDeferrable):
             "" if size == self.batch_size else " (larger than batch_size, to stay within [core] max_map_length)",
         )
         return batches
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+        """For the OpenLineage provider: the endpoint read (the lead ids go to XCom, no dataset)."""
+        return lineage.operator_lineage(
+            inputs=[lineage.read(lineage.source_dataset(self.leadsquared_conn_id, RECENTLY_MODIFIED_PATH))]
+        )
 
 
 class LeadSquaredChangedLeadsOperator(DailyCapDeferrable):
@@ -145,3 +153,9 @@ class LeadSquaredChangedLeadsOperator(DailyCapDeferrable):
             hook.stats.get("calls", 0),
         )
         return batches
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+        """For the OpenLineage provider: the endpoint read (the lead ids go to XCom, no dataset)."""
+        return lineage.operator_lineage(
+            inputs=[lineage.read(lineage.source_dataset(self.leadsquared_conn_id, DATE_RANGE_PATH))]
+        )

@@ -11,12 +11,15 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator, ObjectStoragePath
 
+from airflow_provider_leadact import lineage
 from airflow_provider_leadact.exceptions import LeadSquaredConfigError
+from airflow_provider_leadact.records import RECORD_COLUMNS
 from airflow_provider_leadact.sinks.base import DEFAULT_BATCH_SIZE, Record, validate_batch_size
 from airflow_provider_leadact.sinks.formats import FORMATS, format_of_file
 from airflow_provider_leadact.sinks.sql import DEFAULT_TABLE, SqlSink, sql_asset, validate_table_name
 
 if TYPE_CHECKING:
+    from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
 
 
@@ -72,7 +75,8 @@ class LeadSquaredActivityFilesToSqlOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Load every file; return a summary (files, activities, table)."""
-        urls = file_urls(self.paths)
+        # Kept for lineage: the rendered paths may be a lazy XCom sequence, read once here.
+        urls = self._urls = file_urls(self.paths)
         for url in urls:
             if format_of_file(url) is None:
                 raise LeadSquaredConfigError(
@@ -80,9 +84,21 @@ class LeadSquaredActivityFilesToSqlOperator(BaseOperator):
                 )
         sink = SqlSink(self.conn_id, table=self.table, batch_size=self.batch_size)
         sink.prepare()
-        written = sink.write(self._records(urls))
+        self._written: int | None = None
+        written = self._written = sink.write(self._records(urls))
         self.log.info("Loaded %d activities from %d files into %s", written, len(urls), sink.location)
         return {"files": len(urls), "activities": written, "location": sink.location}
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+        """For the OpenLineage provider: the files read, and the table written with its columns and rows."""
+        return lineage.operator_lineage(
+            inputs=[lineage.read(lineage.file_dataset(url)) for url in getattr(self, "_urls", [])],
+            outputs=[
+                lineage.written(
+                    lineage.table_dataset(self.conn_id, self.table), RECORD_COLUMNS, getattr(self, "_written", None)
+                )
+            ],
+        )
 
     def _records(self, urls: list[str]) -> Iterator[Record]:
         for url in urls:

@@ -11,13 +11,15 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_leadact import lineage
 from airflow_provider_leadact.exceptions import LeadSquaredConfigError
-from airflow_provider_leadact.hooks.leadsquared import LeadSquaredHook
+from airflow_provider_leadact.hooks.leadsquared import DATE_RANGE_PATH, LeadSquaredHook
 from airflow_provider_leadact.listing import CHUNK, Window, utc_now
 from airflow_provider_leadact.operators.deferral import DailyCapDeferrable
 from airflow_provider_leadact.operators.mapping import windows as fit_windows
 
 if TYPE_CHECKING:
+    from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
 
 #: Clocks differ a little: an end this far past our own now is not "in the future".
@@ -97,3 +99,9 @@ class LeadSquaredWindowsOperator(DailyCapDeferrable):
             calls,
         )
         return [w.iso() for w in planned]
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+        """For the OpenLineage provider: the listing read to find where changes lie (nothing without
+        ``skip_empty``); the windows go to XCom, no dataset."""
+        source = [lineage.read(lineage.source_dataset(self.leadsquared_conn_id, DATE_RANGE_PATH))]
+        return lineage.operator_lineage(inputs=source if self.skip_empty else [])

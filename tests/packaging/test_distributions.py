@@ -114,7 +114,7 @@ def test_airflow_has_a_lower_bound_only_and_the_extras_are_the_users(metadata: M
     requirements = [Requirement(line) for line in metadata.get_all("Requires-Dist")]
     (airflow,) = [r for r in requirements if r.name == "apache-airflow"]
     assert str(airflow.specifier) == ">=3.1" and airflow.marker is None
-    assert set(metadata.get_all("Provides-Extra")) == {"parquet", "redis", "postgres", "sqlite"}
+    assert set(metadata.get_all("Provides-Extra")) == {"parquet", "redis", "postgres", "sqlite", "openlineage"}
     # The development tools are a dependency group, which users never install.
     names = {r.name for r in requirements}
     assert not names & {"pytest", "hypothesis", "ruff", "mypy", "twine", "build", "selenium"}
