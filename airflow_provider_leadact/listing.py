@@ -99,8 +99,6 @@ class Window:
         :raises LeadSquaredConfigError: for a value that is not a date and time, or a window
             that is empty or reversed.
         """
-        if isinstance(start, Window) and end is None:
-            return start
         lo, hi = _to_utc(start, names[0]), _to_utc(end, names[1])
         if hi <= lo:
             which = "empty" if hi == lo else "reversed"
@@ -592,8 +590,6 @@ def span_of_changes(fetch: FetchOrdered, window: Window, *, profile: ListingProf
     lo, hi = _floor_second(window.start), _ceil_second(window.end)
     try:
         _, first_rows = pager.get(lo, hi, MODIFIED_ON, 1)
-    except LeadSquaredPagingError:
-        raise
     except Exception as exc:
         if not is_heavy_failure(exc) and not isinstance(exc, LeadSquaredApiError):
             raise
@@ -794,6 +790,12 @@ class ChangedListing:
             self.named += 1
             self.refetch.setdefault(entry.lead_id, LeadPlan()).add(entry.activity_id, entry.created_on, listed=False)
 
+    def plan(self) -> ChangedActivities:
+        """Plan every row's lead, writing none (for the per-lead path): the leads and their floors."""
+        for _ in self.rows():
+            pass  # only rows ``complete`` accepts are yielded; the rest are planned
+        return ChangedActivities(leads=self.refetch, activities=self.listed, named=self.named)
+
     def keep(self, plan: LeadPlan, activity: Mapping[str, Any]) -> bool:
         """Whether to write an activity of a planned lead (already known to be changed in the window).
 
@@ -807,7 +809,7 @@ class ChangedListing:
         if activity_id not in plan.named:
             return False
         listed = parse_api_time(activity.get(CREATED_ON)) in self.window or activity_id in self._created_outside
-        return not listed or activity_id in plan.listed
+        return not listed
 
 
 def list_changed(
@@ -824,7 +826,7 @@ def list_changed(
     For the per-lead path, which fetches each such lead within the window: rows are counted,
     never kept (see :class:`ChangedListing`).
     """
-    listing = ChangedListing(
+    return ChangedListing(
         fetch_range,
         fetch_changes,
         window,
@@ -832,10 +834,7 @@ def list_changed(
         profile=profile,
         max_pages=max_pages,
         complete=lambda row: False,
-    )
-    for _ in listing.rows():
-        pass  # every row is planned for its lead, none written here
-    return ChangedActivities(leads=listing.refetch, activities=listing.listed, named=listing.named)
+    ).plan()
 
 
 def in_window(activity: Mapping[str, Any], window: Window) -> bool:

@@ -40,7 +40,6 @@ from airflow_provider_leadact.listing import (
     Window,
     changed_in_lead,
     is_complete_row,
-    list_changed,
     span_of_changes,
 )
 from airflow_provider_leadact.paging import ServerProfile, iter_activity_pages, record_count_of
@@ -498,16 +497,7 @@ class LeadSquaredHook(BaseHook):
         :raises LeadSquaredConfigError: for a window that is empty, reversed or not dates, before any call.
         """
         window = Window.of(from_date, to_date)
-        fetch_range, fetch_changes = self._listing_calls(window, validate_activity_event(activity_event))
-        settings = self.settings
-        return list_changed(
-            fetch_range,
-            fetch_changes,
-            window,
-            page_size=settings.page_size,
-            profile=self.listing_profile,
-            max_pages=settings.max_pages,
-        )
+        return self.changed_listing(window, validate_activity_event(activity_event), complete=False).plan()
 
     def get_changed_lead_ids(self, from_date: Any, to_date: Any, activity_event: Any = None) -> dict[str, str | None]:
         """The leads with an activity changed in ``[from_date, to_date)``, each with its floor.

@@ -155,14 +155,18 @@ class WindowProgress(FetchProgress):
         self.start()
         return self
 
+    def share(self) -> float:
+        """The share of the window's time the rows have reached, 0 to 1."""
+        span = (self.window.end - self.window.start).total_seconds()
+        return (self.reached - self.window.start).total_seconds() / span if span else 1.0
+
     def row(self, moment: datetime | None) -> None:
         """Count one activity written, changed at ``moment``; log when a 5 % step is passed."""
         with self._lock:
             self.activities += 1
             if moment is not None and moment > self.reached:
                 self.reached = min(moment, self.window.end)
-            span = (self.window.end - self.window.start).total_seconds()
-            share = (self.reached - self.window.start).total_seconds() / span if span else 1.0
+            share = self.share()
             due = share * _STEPS >= self._next_step
             if due:
                 self._next_step = int(share * _STEPS) + 1
@@ -173,8 +177,7 @@ class WindowProgress(FetchProgress):
     def log_line(self) -> None:
         """Log where the listing stands."""
         stats = self._stats()
-        span = (self.window.end - self.window.start).total_seconds()
-        share = (self.reached - self.window.start).total_seconds() / span if span else 1.0
+        share = self.share()
         self._log.info(
             "Window %s: %d%% done (rows up to %s), %d activities, %d API calls (%d today on the account), "
             "%d rate-limit waits, %d retries, %.1f s",

@@ -24,11 +24,10 @@ from typing import Any
 import pendulum
 import pytest
 
-from tests.support.airflow_env import synced_dags_folder
+from tests.support.airflow_env import EXAMPLE_DAGS, example_dags_env
 from tests.support.killed_runs import run_dag_test_and_kill
 from tests.support.truth import flattened_changed
 
-EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "airflow_provider_leadact" / "example_dags"
 WINDOW_HOURS = 8  # three mapped fetch tasks a day
 DAG_IDS = {"leadsquared_activities_daily", "leadsquared_activities_history", "leadsquared_activities_manual"}
 
@@ -65,17 +64,8 @@ def test_example_dags_import_only_the_public_face() -> None:
 @pytest.fixture(scope="module")
 def airflow_env(tmp_path_factory, activity_sandbox_connection: str) -> Iterator[dict[str, Any]]:
     root = tmp_path_factory.mktemp("dags-e2e")
-    env = {
-        "LEADACT_BASE_PATH": f"file://{root / 'data'}",
-        "LEADACT_WINDOW_HOURS": str(WINDOW_HOURS),
-        "AIRFLOW_CONN_LEADACT_SQLITE": json.dumps({"conn_type": "sqlite", "host": str(root / "leadact.db")}),
-        "AIRFLOW_CONN_LEADSQUARED_DEFAULT": activity_sandbox_connection,
-    }
-    with synced_dags_folder(EXAMPLE_DAGS, env) as bag:
-        from airflow.models.pool import Pool
-
-        Pool.create_or_update_pool("leadsquared_api", slots=4, description="LeadSquared API", include_deferred=False)
-        yield {"bag": bag, "root": root, "db": root / "leadact.db"}
+    with example_dags_env(root, activity_sandbox_connection, WINDOW_HOURS) as env:
+        yield env
 
 
 @pytest.fixture

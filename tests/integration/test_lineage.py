@@ -20,11 +20,10 @@ import pytest
 
 from airflow_provider_leadact.activity_types import FIELD_COLUMNS, TYPE_COLUMNS
 from airflow_provider_leadact.records import RECORD_COLUMNS
-from tests.support.airflow_env import synced_dags_folder
+from tests.support.airflow_env import EXAMPLE_DAGS, example_dags_env
 from tests.support.openlineage_runs import completed, run_with_openlineage
 from tests.support.truth import flattened_changed
 
-EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "airflow_provider_leadact" / "example_dags"
 WINDOW_HOURS = 8  # three mapped fetch tasks a day
 LISTING = "ProspectActivity.svc/RetrieveRecentlyModified"
 
@@ -34,17 +33,8 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def airflow_env(tmp_path_factory, activity_sandbox_connection: str) -> Iterator[dict[str, Any]]:
     root = tmp_path_factory.mktemp("lineage-e2e")
-    env = {
-        "LEADACT_BASE_PATH": f"file://{root / 'data'}",
-        "LEADACT_WINDOW_HOURS": str(WINDOW_HOURS),
-        "AIRFLOW_CONN_LEADACT_SQLITE": json.dumps({"conn_type": "sqlite", "host": str(root / "leadact.db")}),
-        "AIRFLOW_CONN_LEADSQUARED_DEFAULT": activity_sandbox_connection,
-    }
-    with synced_dags_folder(EXAMPLE_DAGS, env) as bag:
-        from airflow.models.pool import Pool
-
-        Pool.create_or_update_pool("leadsquared_api", slots=4, description="LeadSquared API", include_deferred=False)
-        yield {"bag": bag, "root": root, "db": root / "leadact.db", "events": root / "events.jsonl"}
+    with example_dags_env(root, activity_sandbox_connection, WINDOW_HOURS) as env:
+        yield {**env, "events": root / "events.jsonl"}
 
 
 @pytest.fixture

@@ -22,11 +22,11 @@ from typing import Any
 import pytest
 import requests
 
+from tests.support.airflow_env import EXAMPLE_DAGS
 from tests.support.servers import free_port
 
 AIRFLOW_BIN = str(Path(sys.executable).parent / "airflow")
 REPO = Path(__file__).resolve().parents[2]
-EXAMPLE_DAGS = REPO / "airflow_provider_leadact" / "example_dags"
 ADMIN = "admin"
 #: Test artifacts (screenshots, process logs of failed runs) under the ignored build output.
 ARTIFACTS = REPO / "build" / "deployment"

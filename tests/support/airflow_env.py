@@ -10,6 +10,34 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+#: The provider's example DAGs, as the package ships them.
+EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "airflow_provider_leadact" / "example_dags"
+
+
+@contextmanager
+def example_dags_env(root: Path, sandbox_connection: str, window_hours: int) -> Iterator[dict[str, Any]]:
+    """The example DAGs made runnable by ``dag.test()`` against the sandbox, writing under ``root``.
+
+    Files go to ``root/data``, the table to the SQLite file ``root/leadact.db``; the
+    ``leadsquared_api`` pool exists. Yields ``{"bag", "root", "db"}``.
+
+    :param sandbox_connection: the LeadSquared connection's JSON.
+    :param window_hours: hours per mapped task of the daily DAG.
+    """
+    import json
+
+    env = {
+        "LEADACT_BASE_PATH": f"file://{root / 'data'}",
+        "LEADACT_WINDOW_HOURS": str(window_hours),
+        "AIRFLOW_CONN_LEADACT_SQLITE": json.dumps({"conn_type": "sqlite", "host": str(root / "leadact.db")}),
+        "AIRFLOW_CONN_LEADSQUARED_DEFAULT": sandbox_connection,
+    }
+    with synced_dags_folder(EXAMPLE_DAGS, env) as bag:
+        from airflow.models.pool import Pool
+
+        Pool.create_or_update_pool("leadsquared_api", slots=4, description="LeadSquared API", include_deferred=False)
+        yield {"bag": bag, "root": root, "db": root / "leadact.db"}
+
 
 @contextmanager
 def synced_dags_folder(folder: Path, env: dict[str, str]) -> Iterator[Any]:
