@@ -13,6 +13,10 @@ CONSTRAINTS := constraints/airflow-$(AIRFLOW).txt
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 # mypy checks the types against the newest line's Airflow only (see typecheck below).
+# pytest-xdist workers: the suites mostly wait (servers, sandboxes, rate-limit windows), so two
+# workers halve them on a 2-core machine. `make test TEST_WORKERS=0` runs in one process.
+TEST_WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 TYPECHECK := $(if $(filter $(NEWEST_AIRFLOW),$(AIRFLOW)),$(BIN)/mypy airflow_provider_leadact,@echo "mypy: skipped on Airflow $(AIRFLOW); it checks against $(NEWEST_AIRFLOW)")
 
 .PHONY: install demo test test-e2e e2e bench lint format typecheck dist lines clean
@@ -40,11 +44,11 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(TYPECHECK)
-	$(BIN)/python -m pytest -q
+	$(PYTEST)
 
 ## make test-e2e: full Airflow DAG runs against the sandbox
 test-e2e: $(STAMP)
-	$(BIN)/python -m pytest -q -m e2e
+	$(PYTEST) -m e2e
 
 ## make e2e: a real Airflow deployment (PostgreSQL, api-server, scheduler, DAG processor,
 ## LocalExecutor; then CeleryExecutor with Redis and two workers in network namespaces; a

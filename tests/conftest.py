@@ -9,6 +9,10 @@ import tempfile
 # Airflow reads its configuration at import time, so the home must exist before any test
 # module (or plugin) imports it. Each pytest run gets its own home, removed by the OS tmp policy.
 _HOME = tempfile.mkdtemp(prefix="leadact-airflow-home-")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Each pytest-xdist worker is a run of its own: the home (and its metadata database) the
+    # controller chose would otherwise be shared by workers migrating and resetting it at once.
+    os.environ["AIRFLOW_HOME"] = _HOME
 os.environ.setdefault("AIRFLOW_HOME", _HOME)
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "False")
