@@ -16,11 +16,12 @@ from typing import Any
 import pytest
 
 from tests.support.airflow_deployment import (
-    AIRFLOW_BIN,
+    DEPLOY_SCRIPT,
     FAILED_SET_UPS,
     AirflowDeployment,
     create_database,
     keep_logs,
+    readme_commands,
     require_root,
     skip_if_set_up_failed,
     wait_for,
@@ -71,7 +72,9 @@ def celery_deployment(
                 host = NamespaceHost(index, [deployment.port, redis_port, sandbox_port, postgres_server["port"]])
                 hosts.append(host)
                 host.start()
-                worker = [AIRFLOW_BIN, "celery", "worker", "--concurrency", "2", "--celery-hostname", f"{name}@{name}"]
+                # What the README runs on each worker machine: `deploy/airflow.sh worker`.
+                worker = [str(DEPLOY_SCRIPT), "worker", "--concurrency", "2", "--celery-hostname", f"{name}@{name}"]
+                deployment.script_calls.append("worker")
                 process = host.spawn(worker, deployment.env, deployment.logs / f"{name}.log", hostname=name)
                 deployment.processes[name] = process
             wait_for("both Celery workers ready", lambda: workers_ready(deployment), timeout=180, interval=2)
@@ -112,3 +115,9 @@ def test_backfill_across_two_celery_hosts_is_exact_and_within_the_budget(celery_
             if ti["state"] == "success":
                 hosts.add(ti["hostname"])
     assert hosts == set(WORKERS), hosts
+
+
+def test_the_readme_celery_deployment_is_the_one_run(celery_deployment) -> None:
+    deployment, _ = celery_deployment
+    shown = readme_commands("CeleryExecutor")
+    assert shown <= set(deployment.script_calls), shown - set(deployment.script_calls)

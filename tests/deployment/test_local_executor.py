@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from airflow_provider_leadact.airflow_compat import AIRFLOW_VERSION
-from tests.support.airflow_deployment import ARTIFACTS
+from tests.support.airflow_deployment import ARTIFACTS, readme_commands
 from tests.support.browser import chromium, is_green, until
 from tests.support.deployment_scenario import DAG_ID, INTERVAL_STARTS
 
@@ -31,6 +31,14 @@ def test_backfill_is_exact_idempotent_and_within_the_rate_limit(local_deployment
     _, outcome = local_deployment
     assert outcome.activities > 0 and outcome.fetch_overlap >= 2
     assert outcome.max_in_window <= deployment_sandbox.config.rate_limit_calls
+
+
+def test_the_readme_deployment_is_the_one_run(local_deployment) -> None:
+    deployment, _ = local_deployment
+    shown = readme_commands("LocalExecutor")
+    # `stop` runs when the fixture ends, and fails the set-up's teardown if it fails.
+    assert shown - {"stop"} <= set(deployment.script_calls), shown - set(deployment.script_calls)
+    assert set(deployment.script_calls) <= shown, set(deployment.script_calls) - shown
 
 
 def test_connection_test_names_the_host(local_deployment, deployment_sandbox) -> None:

@@ -8,9 +8,7 @@ Everything started is stopped by :meth:`AirflowDeployment.stop`, also when start
 
 from __future__ import annotations
 
-import json
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -22,14 +20,19 @@ from typing import Any
 import pytest
 import requests
 
-from tests.support.airflow_env import EXAMPLE_DAGS
 from tests.support.servers import free_port
 
 AIRFLOW_BIN = str(Path(sys.executable).parent / "airflow")
 REPO = Path(__file__).resolve().parents[2]
+#: The deployment the README shows, as a script: the tests deploy with it, so the two agree.
+DEPLOY_SCRIPT = REPO / "deploy" / "airflow.sh"
 ADMIN = "admin"
 #: Test artifacts (screenshots, process logs of failed runs) under the ignored build output.
 ARTIFACTS = REPO / "build" / "deployment"
+
+
+#: Seconds a backfill of the scenario may take before the test gives up on it.
+BACKFILL_TIMEOUT = 600
 
 
 class DeploymentError(RuntimeError):
@@ -56,7 +59,10 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float, interval: floa
 
 
 class AirflowDeployment:
-    """An Airflow deployment on loopback, started from a fresh ``AIRFLOW_HOME``.
+    """An Airflow deployment on loopback, set up and started by ``deploy/airflow.sh``.
+
+    The script is the one the README shows: the deployment is what a user pasting those
+    commands gets, and the test's own settings are only those a user may add (``extra_env``).
 
     :param home: the ``AIRFLOW_HOME`` folder (created).
     :param database_url: SQLAlchemy URL of an empty PostgreSQL database for the metadata.
@@ -67,93 +73,84 @@ class AirflowDeployment:
     def __init__(self, home: Path, database_url: str, executor: str, extra_env: Mapping[str, str]) -> None:
         self.home = home
         self.logs = home / "process-logs"
-        self.logs.mkdir(parents=True, exist_ok=True)
+        self.database_url = database_url
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.password = secrets.token_urlsafe(12)
-        passwords = home / "passwords.json"
-        passwords.write_text(json.dumps({ADMIN: self.password}))
-        from cryptography.fernet import Fernet
-
         self.env = {
             **os.environ,
+            # The virtualenv's `airflow` and `leadact-sandbox`, as an activated environment has them.
+            "PATH": f"{Path(AIRFLOW_BIN).parent}{os.pathsep}{os.environ.get('PATH', '')}",
             "AIRFLOW_HOME": str(home),
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": database_url,
-            "AIRFLOW__CORE__EXECUTOR": executor,
+            "EXECUTOR": executor,
+            "API_HOST": "127.0.0.1",
+            "API_PORT": str(self.port),
             # Several mapped fetch tasks at once: the point of a real executor.
             "AIRFLOW__CORE__PARALLELISM": "8",
-            "AIRFLOW__CORE__DAGS_FOLDER": str(EXAMPLE_DAGS),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
-            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN}:admin",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
-            "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
-            "AIRFLOW__API__BASE_URL": self.url,
-            "AIRFLOW__API__PORT": str(self.port),
-            "AIRFLOW__API__HOST": "127.0.0.1",
-            "AIRFLOW__API__SECRET_KEY": secrets.token_hex(16),
-            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
             # Only the runs the test asks for: no scheduled run of "yesterday" beside the backfill.
             "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
             **extra_env,
         }
+        #: Workers the test started itself (Celery workers in network namespaces), by name.
         self.processes: dict[str, subprocess.Popen] = {}
+        #: The script's commands run, in order: the README's commands must be among them.
+        self.script_calls: list[str] = []
+        self.password = ""
         self._token: str | None = None
 
     # -- processes ------------------------------------------------------------------------
 
-    def run(self, *args: str, timeout: float = 300) -> str:
-        """Run one ``airflow`` CLI command to completion with the deployment's environment."""
+    def script(self, *args: str, env: Mapping[str, str] | None = None, timeout: float = 900) -> str:
+        """Run ``deploy/airflow.sh ARGS`` with the deployment's environment; return its output."""
+        self.script_calls.append(args[0])
         done = subprocess.run(
-            [AIRFLOW_BIN, *args], env=self.env, capture_output=True, text=True, timeout=timeout, check=False
+            [str(DEPLOY_SCRIPT), *args],
+            env={**self.env, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
         if done.returncode:
-            raise DeploymentError(f"airflow {' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+            raise DeploymentError(
+                f"deploy/airflow.sh {args[0]} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+            )
         return done.stdout
 
-    def spawn(self, name: str, command: list[str], env: Mapping[str, str] | None = None) -> subprocess.Popen:
-        """Start a long-running process in its own process group, logging to ``process-logs/``."""
-        log = (self.logs / f"{name}.log").open("ab")
-        process = subprocess.Popen(
-            command,
-            env=dict(env or self.env),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # so stop() reaches the process's children too
-        )
-        log.close()
-        self.processes[name] = process
-        return process
-
     def start(self) -> AirflowDeployment:
-        """Migrate the metadata DB, start the Airflow processes, wait for the API.
+        """``init`` (settings, secrets, DAGs, ``db migrate``) and ``start`` (the four processes).
 
         The triggerer resumes tasks that deferred at the account's daily call cap.
         """
-        self.run("db", "migrate", timeout=600)
-        self.spawn("api-server", [AIRFLOW_BIN, "api-server", "--port", str(self.port), "--host", "127.0.0.1"])
-        self.spawn("scheduler", [AIRFLOW_BIN, "scheduler"])
-        self.spawn("dag-processor", [AIRFLOW_BIN, "dag-processor"])
-        self.spawn("triggerer", [AIRFLOW_BIN, "triggerer"])
-        wait_for("the API server answering", self._healthy, timeout=180)
+        self.script("init", self.database_url)
+        self.script("start", timeout=300)
+        self.password = self.script("password").strip()
         return self
-
-    def _healthy(self) -> bool:
-        self.check_alive()
-        return requests.get(f"{self.url}/api/v2/monitor/health", timeout=5).status_code == 200
 
     def check_alive(self) -> None:
         """Raise if a started process has exited, naming its log."""
+        pids = {path.stem: int(path.read_text()) for path in (self.home / "run").glob("*.pid")}
+        for name, pid in pids.items():
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                self._exited(name, "?")
         for name, process in self.processes.items():
             if process.poll() is not None:
-                tail = (self.logs / f"{name}.log").read_text(errors="replace")[-3000:]
-                raise ProcessExited(f"{name} exited with {process.returncode}; its log ends:\n{tail}")
+                self._exited(name, process.returncode)
+
+    def _exited(self, name: str, code: Any) -> None:
+        tail = (self.logs / f"{name}.log").read_text(errors="replace")[-3000:]
+        raise ProcessExited(f"{name} exited with {code}; its log ends:\n{tail}")
 
     def stop(self) -> None:
-        """Stop every started process: SIGTERM to its group, SIGKILL after a grace period."""
+        """``deploy/airflow.sh stop``, then the test's own workers: SIGTERM, SIGKILL after a grace period."""
+        failed: BaseException | None = None
+        try:
+            self.script("stop", timeout=120)
+        except (DeploymentError, subprocess.TimeoutExpired) as error:
+            failed = error
         for process in self.processes.values():
             if process.poll() is None:
                 try:
@@ -166,11 +163,13 @@ class AirflowDeployment:
                 process.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 pass
-            try:  # the group may hold children (task supervisors, workers) that outlived it
+            try:  # the group may hold children (task supervisors) that outlived it
                 os.killpg(process.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
             process.wait()
+        if failed is not None:
+            raise failed
 
     # -- REST -----------------------------------------------------------------------------
 
@@ -215,31 +214,15 @@ class AirflowDeployment:
 
         return wait_for(f"DAG {dag_id} parsed", parsed, timeout=timeout, interval=2)
 
-    def backfill(self, dag_id: str, from_date: str, to_date: str, reprocess: str, max_active_runs: int) -> dict:
-        """Create a backfill as the UI's backfill dialog does."""
-        return self.api(
-            "POST",
-            "/backfills",
-            {
-                "dag_id": dag_id,
-                "from_date": from_date,
-                "to_date": to_date,
-                "max_active_runs": max_active_runs,
-                "reprocess_behavior": reprocess,
-                "run_backwards": False,
-                "dag_run_conf": {},
-            },
-        )
-
-    def wait_for_backfill(self, backfill_id: int, timeout: float) -> dict:
-        """Wait (bounded) until the backfill is marked complete; return it."""
-
-        def complete() -> dict | None:
-            self.check_alive()
-            backfill = self.api("GET", f"/backfills/{backfill_id}")
-            return backfill if backfill.get("completed_at") else None
-
-        return wait_for(f"backfill {backfill_id} complete", complete, timeout=timeout, interval=3)
+    def backfill(self, dag_id: str, from_date: str, to_date: str, reprocess: str, max_active_runs: int) -> int:
+        """``deploy/airflow.sh backfill`` then ``wait``: the backfill's id, once it completed."""
+        backfill_id = self.script("backfill", dag_id, from_date, to_date, reprocess, str(max_active_runs)).strip()
+        # `wait` fails when a run failed: the caller's checks say which, so its answer is kept.
+        try:
+            self.script("wait", backfill_id, str(BACKFILL_TIMEOUT))
+        except DeploymentError as error:
+            print(error)
+        return int(backfill_id)
 
     def dag_runs(self, dag_id: str) -> list[dict]:
         return self.api("GET", f"/dags/{dag_id}/dagRuns?limit=100&order_by=logical_date")["dag_runs"]
@@ -249,6 +232,17 @@ class AirflowDeployment:
 
         path = f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances?limit=1000"
         return self.api("GET", path)["task_instances"]
+
+
+def readme_commands(executor: str) -> set[str]:
+    """The ``deploy/airflow.sh`` commands of the README's deployment block for ``executor``."""
+    import re
+
+    text = (REPO / "README.md").read_text("utf-8")
+    marker = f"<!-- deployment: {executor};"
+    assert marker in text, f"the README has no deployment block for {executor}"
+    block = text.split(marker, 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    return set(re.findall(r"deploy/airflow\.sh ([a-z-]+)", block))
 
 
 def create_database(pg: dict[str, Any], name: str) -> dict[str, Any]:

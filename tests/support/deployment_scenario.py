@@ -1,8 +1,9 @@
 """What a user does with a fresh deployment, and the checks against the sandbox's ground truth.
 
-1. Create the pool and the connections through the REST API (the LeadSquared one as the UI's
-   connection form submits it) and test it through ``POST /api/v2/connections/test``.
-2. Backfill the daily DAG over three intervals through ``POST /api/v2/backfills``.
+1. Create the pool and the connections through the REST API and test the LeadSquared one
+   through ``POST /api/v2/connections/test``, with the README's ``deploy/airflow.sh`` commands.
+2. Backfill the daily DAG over three intervals (``deploy/airflow.sh backfill``, a
+   ``POST /api/v2/backfills``) and wait for it (``deploy/airflow.sh wait``).
 3. Check every partition and the table against ``/_sandbox/truth/changed`` of each interval,
    no duplicates, the API's rate limit never exceeded, and fetch tasks that ran side by side.
 4. Backfill again with reprocessing: the same files (the same lines in each) and identical rows.
@@ -28,7 +29,6 @@ SQL_CONN_ID = "leadact_pg"
 TABLE = "leadsquared_activities"
 #: The three intervals backfilled (their starts; the sandbox's history begins 2025-01-01).
 INTERVAL_STARTS = [datetime(2025, 1, 4, tzinfo=timezone.utc) + timedelta(days=n) for n in range(3)]
-BACKFILL_TIMEOUT = 600
 
 
 @dataclass
@@ -52,70 +52,57 @@ class Outcome:
         )
 
 
-def ui_connection_form(sandbox: Any, extra: dict[str, Any]) -> dict[str, Any]:
-    """The body the UI's "Add Connection" form POSTs for type LeadSquared.
-
-    The form sends every standard field, empty where hidden or left blank, and the extras as a
-    JSON string.
-    """
-    connection = json.loads(sandbox.connection_json())
-    return {
-        "connection_id": "leadsquared_default",
-        "conn_type": "leadsquared",
-        "description": "",
-        "host": connection["host"],
-        "login": connection["login"],
-        "password": connection["password"],
-        "port": None,
-        "schema": "",
-        "extra": json.dumps(extra),
-    }
-
-
 def set_up(deployment: AirflowDeployment, sandbox: Any, pg: dict[str, Any], extra: dict[str, Any]) -> str:
-    """Pool, connections (the REST test included), the DAG unpaused; return the test's message."""
-    deployment.api(
-        "POST", "/pools", {"name": POOL, "slots": 4, "description": "LeadSquared API", "include_deferred": False}
-    )
-    form = ui_connection_form(sandbox, extra)
-    deployment.api("POST", "/connections", form)
-    tested = deployment.api("POST", "/connections/test", form)
-    assert tested["status"] is True, tested
-    assert form["login"] not in tested["message"] and form["password"] not in tested["message"]
-    deployment.api(
-        "POST",
-        "/connections",
-        {
-            "connection_id": SQL_CONN_ID,
-            "conn_type": "postgres",
-            "host": pg["host"],
-            "port": pg["port"],
-            "login": pg["user"],
-            "schema": pg["sink"],
+    """The README's steps: pool, connections (the LeadSquared one tested), the DAG unpaused.
+
+    Returns the connection test's message.
+    """
+    deployment.script("pool", POOL, "4")
+    connection = json.loads(sandbox.connection_json())
+    answer = deployment.script(
+        "leadsquared-connection",
+        "leadsquared_default",
+        env={
+            "LEADSQUARED_HOST": connection["host"],
+            "LEADSQUARED_ACCESS_KEY": connection["login"],
+            "LEADSQUARED_SECRET_KEY": connection["password"],
+            "LEADSQUARED_EXTRA": json.dumps(extra),
         },
     )
+    # The script prints the creation's status only (its answer echoes the login), then the test.
+    assert connection["login"] not in answer and connection["password"] not in answer, answer
+    tested = json.loads(answer.splitlines()[-1])
+    assert tested["status"] is True, tested
+    deployment.script(
+        "sql-connection",
+        SQL_CONN_ID,
+        env={"SQL_CONN_URI": f"postgres://{pg['user']}@{pg['host']}:{pg['port']}/{pg['sink']}"},
+    )
     deployment.wait_for_dag(DAG_ID)
-    deployment.api("PATCH", f"/dags/{DAG_ID}", {"is_paused": False})
+    deployment.script("unpause", DAG_ID)
     return tested["message"]
 
 
 def run_backfill(deployment: AirflowDeployment, reprocess: str) -> float:
     """Backfill the three intervals and wait until done; return the seconds it took."""
     start = time.monotonic()
-    backfill = deployment.backfill(
+    backfill_id = deployment.backfill(
         DAG_ID,
         INTERVAL_STARTS[0].isoformat(),
         INTERVAL_STARTS[-1].isoformat(),
         reprocess=reprocess,
         max_active_runs=3,
     )
-    deployment.wait_for_backfill(backfill["id"], timeout=BACKFILL_TIMEOUT)
     runs = [r for r in deployment.dag_runs(DAG_ID) if r.get("run_type") == "backfill"]
-    mine = [r for r in runs if str(r.get("backfill_id", backfill["id"])) == str(backfill["id"])]
+    mine = [r for r in runs if str(r.get("backfill_id", backfill_id)) == str(backfill_id)]
     starts = sorted(datetime.fromisoformat(r["data_interval_start"].replace("Z", "+00:00")) for r in mine)
     assert starts == INTERVAL_STARTS, f"backfill ran intervals {starts}"
     failed = [(r["dag_run_id"], r["state"]) for r in mine if r["state"] != "success"]
     assert not failed, f"runs not successful: {failed}; logs under {deployment.home}"
+    # What `status` shows a user: the backfill complete, each interval's run and its state.
+    status = deployment.script("status", str(backfill_id)).splitlines()
+    assert "completed at" in status[0], status
+    assert sorted(status[1:]) == sorted(f"  {r['data_interval_start']}  success" for r in mine), status
     return time.monotonic() - start
 
 
