@@ -86,11 +86,6 @@ class Backend:
         return f"file:{self.location}" if self.location else self.kind
 
     @property
-    def machine_wide(self) -> bool:
-        """Whether processes of one machine share it (every backend but ``memory``)."""
-        return self.kind != "memory"
-
-    @property
     def cross_machine(self) -> bool:
         """Whether workers on several machines can share it (``redis`` only)."""
         return self.kind == "redis"
