@@ -55,6 +55,7 @@ from airflow_provider_leadact.exceptions import (
     LeadSquaredRateLimited,
     LeadSquaredTransientError,
 )
+from airflow_provider_leadact.page_evidence import PageEvidence, proves_totals
 from airflow_provider_leadact.records import ACTIVITY_FIELDS, has_activity_fields
 from airflow_provider_leadact.times import api_time, parse_api_time
 
@@ -170,23 +171,21 @@ def utc_now() -> datetime:
 
 
 @dataclass
-class ListingProfile:
+class ListingProfile(PageEvidence):
     """What has been learned about one server's date-range listing, shared by the account's listings.
 
-    :param filter_on: ``ModifiedOn`` or ``CreatedOn`` once an answer proved which timestamp
-        the server filters on; None while unknown.
     :param totals: True once ``RecordCount`` proved to be the query's total (it exceeded a
         page's rows); None while unknown.
     :param full_page: the longest page seen: as a server caps every page alike, a page shorter
         than both this and the size asked is the last one of its query.
+    :param filter_on: ``ModifiedOn`` or ``CreatedOn`` once an answer proved which timestamp
+        the server filters on; None while unknown.
     :param span: the longest span one query may ask for (lowered by heavy windows).
     :param page_size: the largest page to ask for, when heavy windows lowered it; None for
         the connection's.
     """
 
     filter_on: str | None = None
-    totals: bool | None = None
-    full_page: int = 0
     span: timedelta = CHUNK
     page_size: int | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -194,6 +193,10 @@ class ListingProfile:
     on_change: Callable[[ListingProfile], None] | None = field(default=None, repr=False, compare=False)
 
     def learn(self, *, filter_on: str | None = None, totals: bool | None = None, page_len: int = 0) -> None:
+        """Keep what an answer proved (the first proof of each fact wins) and share it when it is new.
+
+        :raises LeadSquaredPagingError: when the answers prove both filters.
+        """
         changed = False
         with self._lock:
             if filter_on is not None and self.filter_on not in (None, filter_on):
@@ -269,12 +272,9 @@ def _ended(
     """Whether a query has no rows beyond this page (``got``: its rows fetched so far)."""
     if not rows:
         return True
-    if record_count is not None and record_count > len(rows):
+    if proves_totals(record_count, len(rows)):
         profile.learn(totals=True)
-    if profile.totals and record_count is not None:
-        return got >= record_count
-    # Every page but a query's last is as long as the server's cap or the size asked.
-    return len(rows) < min(page_size, profile.full_page)
+    return profile.is_last_page(record_count, len(rows), got, asked=page_size)
 
 
 class _RangePager:

@@ -8,7 +8,8 @@ count; and how large ``RowCount`` may be (a server may silently return fewer row
 The pager never guesses. The first page (``Offset`` 0) is the same under every reading. When
 more may remain and the reading is not yet known, it asks for ``Offset`` 1 and compares the
 answer with page one: the same rows means 1-based pages, rows shifted by one means row
-offsets, new rows mean 0-based pages. What it learns is kept in a :class:`ServerProfile`
+offsets, new rows mean 0-based pages (:mod:`~airflow_provider_leadact.offset_readings` holds the
+readings and the detector). What it learns is kept in a :class:`ServerProfile`
 shared by every lead a hook fetches, so later leads cost no probe, and a single-page lead
 costs one call once ``RecordCount`` is known to be the total. Leads paged at once share one
 probe: while it is under way, the others wait for its answer instead of asking the same.
@@ -19,38 +20,39 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_provider_leadact.exceptions import LeadSquaredPagingError
+from airflow_provider_leadact.offset_readings import OffsetDetector, OffsetReading, reading_after
+from airflow_provider_leadact.page_evidence import PageEvidence, proves_totals
 
 #: fetch(offset, row_count) -> (RecordCount or None, the page's activities)
 FetchPage = Callable[[int, int], tuple["int | None", list[dict[str, Any]]]]
 
-OFFSET_MODES = ("page0", "page1", "row")
 log = logging.getLogger(__name__)
 
 
 @dataclass
-class ServerProfile:
+class ServerProfile(PageEvidence):
     """What has been learned about one server's paging, shared by the leads of one hook.
 
-    :param offset_mode: ``page0``, ``page1``, ``row``, or None while unknown.
     :param totals: True when ``RecordCount`` is the lead's total, False when it is the page's
         count, None while unknown.
     :param full_page: the longest page seen for the hook's page size: as a server caps every
         page at the same size, a shorter page is always the last one.
+    :param offset_mode: ``page0``, ``page1``, ``row`` (see
+        :data:`~airflow_provider_leadact.offset_readings.READINGS`), or None while unknown.
     """
 
     offset_mode: str | None = None
-    totals: bool | None = None
-    full_page: int = 0
     _lock: threading.Condition = field(default_factory=threading.Condition, repr=False, compare=False)
     _probing: bool = field(default=False, repr=False, compare=False)
     _probed: bool = field(default=False, repr=False, compare=False)
 
     def learn(self, *, offset_mode: str | None = None, totals: bool | None = None, page_len: int = 0) -> None:
+        """Keep what an answer proved (None and 0 prove nothing) and wake the leads waiting for it."""
         with self._lock:
             if offset_mode is not None:
                 self.offset_mode = offset_mode
@@ -102,12 +104,8 @@ def record_count_of(value: Any) -> int | None:
     return None
 
 
-def _ids(rows: list[dict[str, Any]]) -> list[Any]:
-    return [row.get("Id") for row in rows]
-
-
 class _LeadPager:
-    """The state of paging through one lead."""
+    """The state of paging through one lead: the calls made, the ids seen."""
 
     def __init__(self, fetch: FetchPage, page_size: int, profile: ServerProfile, max_pages: int, lead_id: str):
         self.fetch = fetch
@@ -139,10 +137,10 @@ class _LeadPager:
 
     def learn_from(self, record_count: int | None, rows: list[dict[str, Any]]) -> None:
         totals = None
-        if record_count is not None:
-            if record_count > len(rows):
-                totals = True  # a page's own count cannot exceed its rows
-            elif record_count < len(self.seen):
+        if proves_totals(record_count, len(rows)):
+            totals = True
+        elif record_count is not None:
+            if record_count < len(self.seen):
                 totals = False  # a lead's total cannot be below the rows already fetched
             elif not rows and self.seen:
                 totals = record_count > 0
@@ -159,11 +157,7 @@ class _LeadPager:
                     len(self.seen),
                 )
             return True
-        if self.profile.totals and record_count is not None:
-            return len(self.seen) >= record_count
-        # Every page but the last is as long as the server's page size, so a page shorter
-        # than one already seen is the last.
-        return len(rows) < self.profile.full_page
+        return self.profile.is_last_page(record_count, len(rows), len(self.seen))
 
     def pages(self) -> Iterator[list[dict[str, Any]]]:
         record_count, first, new = self.get(0)
@@ -171,7 +165,6 @@ class _LeadPager:
         if self.done(record_count, first):
             return
         mode = self.profile.offset_mode
-        consumed = len(first)
         while mode is None and not self.profile.claim_probe():
             # Another lead is asking for Offset 1: its answer settles this lead's question too.
             self.profile.wait_for_probe()
@@ -179,52 +172,45 @@ class _LeadPager:
                 return
             mode = self.profile.offset_mode
         if mode is None:
-            try:
-                record_count, probe, new = self.get(1)
-                if probe:
-                    # Learned before the page is handed on: a caller may stop reading here (a
-                    # lead fetched within a window), and the waiting leads need the answer.
-                    mode = self.classify(first, probe)
-                    self.profile.learn(offset_mode=mode)
-            finally:
-                self.profile.probe_done()
-            yield new
-            if not probe or mode is None:
-                return
-            consumed = 1 + len(probe) if mode == "row" else consumed
-            if mode == "page0":
-                consumed += len(probe)
-            if mode != "page1" and self.done(record_count, probe):
-                return
-            page_index = 1 if mode != "page1" else 0
+            reading = yield from self.probe(first)
         else:
-            page_index = 0
+            reading = reading_after(mode, 0, first)
+        if reading is not None:
+            yield from self.follow(reading)
+
+    def probe(self, first: list[dict[str, Any]]) -> Generator[list[dict[str, Any]], None, OffsetReading | None]:
+        """Ask for ``Offset`` 1 (this lead holds the profile's probe); return the reading to go on
+        with, None when the lead has no more pages."""
+        detector = OffsetDetector(first, self.lead_id)
+        try:
+            record_count, rows, new = self.get(detector.next_offset)
+            detector.update_state(detector.next_offset, rows)
+            if detector.reading is not None:
+                # Learned before the page is handed on: a caller may stop reading here (a
+                # lead fetched within a window), and the waiting leads need the answer.
+                self.profile.learn(offset_mode=detector.reading.name)
+        finally:
+            self.profile.probe_done()
+        yield new
+        reading = detector.reading
+        if reading is None or (not reading.probe_repeats_first_page and self.done(record_count, rows)):
+            return None
+        return reading
+
+    def follow(self, reading: OffsetReading) -> Iterator[list[dict[str, Any]]]:
+        """Page on under a known reading until the pages end."""
         while True:
-            page_index += 1
-            offset = {"page0": page_index, "page1": page_index + 1, "row": consumed}[mode]
+            offset = reading.next_offset
             record_count, rows, new = self.get(offset)
             if rows and not new:
                 raise LeadSquaredPagingError(
                     f"lead {self.lead_id}: page at Offset {offset} repeated activities already fetched; "
-                    f"the server no longer pages as {mode!r} as it did for earlier leads; run the task again"
+                    f"the server no longer pages as {reading.name!r} as it did for earlier leads; run the task again"
                 )
-            consumed += len(rows)
+            reading.update_state(offset, rows)
             yield new
             if self.done(record_count, rows):
                 return
-
-    def classify(self, first: list[dict[str, Any]], probe: list[dict[str, Any]]) -> str:
-        first_ids, probe_ids = _ids(first), _ids(probe)
-        if probe_ids == first_ids:
-            return "page1"
-        if len(first_ids) >= 2 and probe_ids[0] == first_ids[1]:
-            return "row"
-        if not set(probe_ids) & set(first_ids):
-            return "page0"
-        raise LeadSquaredPagingError(
-            f"lead {self.lead_id}: cannot tell how the server reads Paging.Offset (page 1 overlaps "
-            "page 0 in an unexpected way); activities may have changed during paging: run the task again"
-        )
 
 
 def iter_activity_pages(

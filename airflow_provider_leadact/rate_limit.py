@@ -25,7 +25,7 @@ Three backends hold the state:
   the state in Redis and uses the Redis server's clock, so clock skew between workers cannot
   widen or narrow the window.
 
-The window arithmetic lives in :class:`Limit` (the Redis script mirrors it in Lua). The
+The window arithmetic lives in :class:`Limit` (the Redis scripts take its results as arguments). The
 margin is added on the client side because what counts is when calls *arrive* at the
 server, and network jitter can bring two calls closer together than they were sent. Grants
 are also spaced by a small fraction of the window's average spacing: a full burst still
@@ -84,11 +84,6 @@ class Backend:
             parts = urlsplit(self.location or "")
             return f"{parts.scheme}://{parts.hostname}:{parts.port or 6379}"
         return f"file:{self.location}" if self.location else self.kind
-
-    @property
-    def machine_wide(self) -> bool:
-        """Whether processes of one machine share it (every backend but ``memory``)."""
-        return self.kind != "memory"
 
     @property
     def cross_machine(self) -> bool:
@@ -408,68 +403,72 @@ class FileBudget:
 
 # -- Redis: the same decision in one Lua script, on the Redis server's clock -----------------
 
-# KEYS[1]: the log (a sorted set); KEYS[2]: the state (a hash: learned calls / period / until,
-# confirmed level / until, day, day_calls). ARGV: calls, period, margin (microseconds; -1 for
-# the automatic margin), stated (0/1), a unique member, daily cap (-1 for none), the spacing
-# divisor, the unconfirmed allowance. Returns {wait_us, position, calls_today, calls in force,
-# period in force (us), confirmed}; wait_us -1 when the daily cap is spent. Mirrors _take.
+# The scripts keep the state and decide on the Redis server's clock; the arithmetic of the limit
+# in force (the learned limit's lowering, the window's margin, the spacing) is Limit's, done
+# in Python and passed in. The caller says which learned limit it computed them from; when
+# another has come into force (learned by a sharer, or expired), a script changes nothing and
+# returns the one in force, and the caller computes again and asks again.
+
+# KEYS[1]: the log (a sorted set); KEYS[2]: the state (a hash: learned calls / period (us) /
+# until, confirmed level / until, day, day_calls). ARGV: the learned calls and period (us) the
+# caller assumed in force (-1, -1 for none), calls in force, window (us), spacing (us), stated
+# (0/1), a unique member, daily cap (-1 for none), the unconfirmed allowance. Returns {wait_us,
+# position, calls_today, confirmed}; wait_us -1 when the daily cap is spent, -2 when another
+# learned limit is in force (then {-2, its calls, its period (us)}, -1s for none). Mirrors _take.
 _REDIS_TAKE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local calls, period = tonumber(ARGV[1]), tonumber(ARGV[2])
-local margin, stated, cap = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[6])
-local divisor, allowance = tonumber(ARGV[7]), tonumber(ARGV[8])
+local calls, window, gap = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local stated, cap, allowance = tonumber(ARGV[6]), tonumber(ARGV[8]), tonumber(ARGV[9])
 local s = redis.call('HMGET', KEYS[2], 'lc', 'lp', 'lu', 'cl', 'cu', 'day', 'dc')
 local day = math.floor(now / 86400000000)
 local day_calls = 0
 if tonumber(s[6]) == day then day_calls = tonumber(s[7]) or 0 end
 if cap >= 0 and day_calls >= cap then
-  return {-1, 0, day_calls, calls, period, 0}
+  return {-1, 0, day_calls, 0}
 end
-if s[3] and tonumber(s[3]) > now then
-  calls = math.min(calls, tonumber(s[1]))
-  period = math.max(period, tonumber(s[2]))
+local lc, lp = -1, -1
+if s[3] and tonumber(s[3]) > now then lc, lp = tonumber(s[1]), tonumber(s[2]) end
+if lc ~= tonumber(ARGV[1]) or lp ~= tonumber(ARGV[2]) then
+  return {-2, lc, lp, 0}
 end
 local confirmed = 0
 if s[5] and tonumber(s[5]) > now then confirmed = tonumber(s[4]) end
-if margin < 0 then margin = math.min(1000000, math.max(100000, math.floor(period * 0.02))) end
-local window = period + margin
-local gap = math.floor(window / calls / divisor)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 if newest[2] and now - tonumber(newest[2]) < gap then
-  return {math.max(gap - (now - tonumber(newest[2])), 1000), 0, day_calls, calls, period, confirmed}
+  return {math.max(gap - (now - tonumber(newest[2])), 1000), 0, day_calls, confirmed}
 end
 local position = redis.call('ZCARD', KEYS[1])
 if stated == 0 and position >= confirmed + allowance and confirmed < calls then
-  return {50000, 0, day_calls, calls, period, confirmed}
+  return {50000, 0, day_calls, confirmed}
 end
 if position >= calls then
   local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  return {math.max(tonumber(oldest[2]) + window - now, 1000), 0, day_calls, calls, period, confirmed}
+  return {math.max(tonumber(oldest[2]) + window - now, 1000), 0, day_calls, confirmed}
 end
-redis.call('ZADD', KEYS[1], now, ARGV[5])
+redis.call('ZADD', KEYS[1], now, ARGV[7])
 redis.call('PEXPIRE', KEYS[1], math.ceil(window / 1000) + 1000)
 redis.call('HSET', KEYS[2], 'day', day, 'dc', day_calls + 1)
 redis.call('PEXPIRE', KEYS[2], 172800000)
-return {0, position, day_calls + 1, calls, period, confirmed}
+return {0, position, day_calls + 1, confirmed}
 """
 
-# KEYS[2] as above; ARGV: calls, period (us), configured calls, configured period (us), ttl (us).
-# Returns 1 when this lowered the limit in force.
+# KEYS[2] as above; ARGV: calls, period (us) the server stated, calls and period (us) in force,
+# the learned calls and period (us) the caller assumed in force (-1, -1 for none), ttl (us).
+# Returns {1 when this lowered the limit in force, else 0, or -1 when another learned limit is
+# in force; the learned calls and period (us) in force now, -1s for none}.
 _REDIS_LEARN = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local calls, period = tonumber(ARGV[3]), tonumber(ARGV[4])
 local s = redis.call('HMGET', KEYS[2], 'lc', 'lp', 'lu')
-if s[3] and tonumber(s[3]) > now then
-  calls = math.min(calls, tonumber(s[1]))
-  period = math.max(period, tonumber(s[2]))
-end
-if tonumber(ARGV[1]) >= calls and tonumber(ARGV[2]) <= period then return 0 end
-redis.call('HSET', KEYS[2], 'lc', ARGV[1], 'lp', ARGV[2], 'lu', now + tonumber(ARGV[5]))
+local lc, lp = -1, -1
+if s[3] and tonumber(s[3]) > now then lc, lp = tonumber(s[1]), tonumber(s[2]) end
+if lc ~= tonumber(ARGV[5]) or lp ~= tonumber(ARGV[6]) then return {-1, lc, lp} end
+if tonumber(ARGV[1]) >= tonumber(ARGV[3]) and tonumber(ARGV[2]) <= tonumber(ARGV[4]) then return {0, lc, lp} end
+redis.call('HSET', KEYS[2], 'lc', ARGV[1], 'lp', ARGV[2], 'lu', now + tonumber(ARGV[7]))
 redis.call('PEXPIRE', KEYS[2], 172800000)
-return 1
+return {1, tonumber(ARGV[1]), tonumber(ARGV[2])}
 """
 
 # KEYS[2] as above; ARGV: level, ttl (us).
@@ -486,9 +485,13 @@ end
 return 0
 """
 
+#: No learned limit, in the scripts' arguments and answers.
+_NONE_LEARNED = (-1, -1)
+
 
 def _us(seconds: float) -> int:
-    return int(seconds * 1_000_000)
+    # Rounded, not truncated: a period read back from microseconds must compare equal.
+    return round(seconds * 1_000_000)
 
 
 class RedisBudget:
@@ -510,38 +513,58 @@ class RedisBudget:
         self._confirm = self._client.register_script(_REDIS_CONFIRM)
         self._keys = [f"{key}:log", f"{key}:state"]
         self._facts = f"{key}:facts"
+        #: The learned limit last seen in force, as (calls, period in us); the scripts say when it changed.
+        self._learned: tuple[int, int] = _NONE_LEARNED
+
+    def _in_force(self) -> Limit:
+        if self._learned == _NONE_LEARNED:
+            return self.limit
+        calls, period_us = self._learned
+        return self.limit.lowered_to(calls, period_us / 1_000_000)
 
     def acquire(self) -> Grant:
         waited = 0.0
-        limit = self.limit
-        margin = -1 if limit.margin_seconds is None else _us(limit.margin_seconds)
         cap = -1 if self.daily_cap is None else self.daily_cap
         while True:
+            in_force = self._in_force()
             args: list[int | float | str] = [
-                limit.calls,
-                _us(limit.period_seconds),
-                margin,
-                int(limit.stated),
+                *self._learned,
+                in_force.calls,
+                _us(in_force.window_seconds),
+                _us(in_force.spacing_seconds),
+                int(self.limit.stated),
                 uuid.uuid4().hex,
                 cap,
-                GRANT_SPACING_DIVISOR,
                 UNCONFIRMED_IN_FLIGHT,
             ]
-            wait_us, position, today, calls, period_us, confirmed = (
-                int(value) for value in self._take(keys=self._keys, args=args)
-            )
+            answer = [int(value) for value in self._take(keys=self._keys, args=args)]
+            if answer[0] == -2:
+                self._learned = (answer[1], answer[2])  # another learned limit is in force: compute again
+                continue
+            wait_us, position, today, confirmed = answer
             if wait_us == -1:
                 day = datetime.now(timezone.utc).strftime("%Y-%m-%d")
                 raise LeadSquaredDailyCapReached(cap, today, _day_reset(day))
             if wait_us == 0:
-                in_force = replace(limit, calls=calls, period_seconds=period_us / 1_000_000)
                 return Grant(waited, position, today, in_force, confirmed)
             time.sleep(wait_us / 1_000_000)
             waited += wait_us / 1_000_000
 
     def learn(self, calls: int, period_seconds: float) -> bool:
-        args = [calls, _us(period_seconds), self.limit.calls, _us(self.limit.period_seconds), _us(LEARNED_TTL_SECONDS)]
-        return bool(int(self._learn(keys=self._keys, args=args)))
+        while True:
+            in_force = self._in_force()
+            args = [
+                calls,
+                _us(period_seconds),
+                in_force.calls,
+                _us(in_force.period_seconds),
+                *self._learned,
+                _us(LEARNED_TTL_SECONDS),
+            ]
+            lowered, learned_calls, learned_period_us = (int(v) for v in self._learn(keys=self._keys, args=args))
+            self._learned = (learned_calls, learned_period_us)
+            if lowered != -1:
+                return bool(lowered)
 
     def confirm(self, level: int) -> None:
         self._confirm(keys=self._keys, args=[level, _us(CONFIRMED_TTL_SECONDS)])

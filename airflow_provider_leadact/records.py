@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from airflow_provider_leadact.exceptions import LeadSquaredError
+from airflow_provider_leadact.times import read_api_time
 
 
 class ColumnType(str, enum.Enum):
@@ -148,24 +149,8 @@ def decode_json_string(value: Any) -> Any:
     return value
 
 
-#: Formats the API uses for times; the first is the documented one.
-_TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f")
 _TRUE = frozenset({"true", "1", "yes"})
 _FALSE = frozenset({"false", "0", "no"})
-
-
-def parse_time(value: str) -> datetime:
-    """Parse an API time string into a naive (UTC) datetime.
-
-    :raises ValueError: when the string matches none of the known formats.
-    """
-    text = value.strip()
-    for fmt in _TIME_FORMATS:
-        try:
-            return datetime.strptime(text, fmt)
-        except ValueError:
-            continue
-    raise ValueError(f"{value!r} is not a time in the form YYYY-MM-DD HH:MM:SS")
 
 
 def coerce(value: Any, column_type: ColumnType) -> Any:
@@ -195,7 +180,7 @@ def coerce(value: Any, column_type: ColumnType) -> Any:
             if lowered in _TRUE or lowered in _FALSE:
                 return lowered in _TRUE
             raise ValueError(f"{value!r} is not a boolean")
-        return parse_time(value)
+        return read_api_time(value)
     if column_type is ColumnType.INTEGER:
         if isinstance(value, float) and not value.is_integer():
             raise ValueError(f"{value!r} is not an integer")

@@ -174,6 +174,16 @@ def test_a_learned_limit_lowers_every_sharers_budget(make_budget):
     assert grants_in(other, 0.6) <= 2  # 3 per second, one already taken
 
 
+def test_a_sharer_that_has_not_seen_a_learned_limit_compares_with_it(make_budget):
+    one = make_budget(Limit(20, 1.0, 0.0))
+    other = make_budget(Limit(20, 1.0, 0.0))
+    assert one.learn(3, 2.0) is True
+    # Looser than what one learned (though stricter than other's own limit): nothing to learn.
+    assert other.learn(10, 1.0) is False
+    assert other.learn(3, 3.0) is True
+    assert (one.acquire().limit.calls, one.acquire().limit.period_seconds) == (3, 3.0)
+
+
 def test_a_learned_limit_expires(make_budget, monkeypatch):
     monkeypatch.setattr(rate_limit, "LEARNED_TTL_SECONDS", 0.3)
     budget = make_budget(Limit(20, 1.0, 0.0))
@@ -232,3 +242,27 @@ def test_an_assumed_limit_grants_few_calls_beyond_what_the_server_confirmed(make
     assert len(granted) == 2
     stated = make_budget(Limit(20, 10.0, 0.0, stated=True))
     assert stated is budget or grants_in(stated, 1.5) > UNCONFIRMED_IN_FLIGHT
+
+
+class _Slept(Exception):
+    """Raised by a stand-in for time.sleep, to read how long a budget would wait."""
+
+
+def test_a_learned_limit_spaces_grants_by_its_own_window(make_budget, monkeypatch):
+    # The automatic margin is 2 % of the period in force: 1 s for a learned 50 s period, where
+    # the connection's 10 s would give 0.2 s. Every backend must space grants by Limit's window.
+    limit = Limit(20, 10.0)
+    budget = make_budget(limit)
+    assert budget.learn(2, 50.0) is True
+    budget.acquire()
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        raise _Slept
+
+    monkeypatch.setattr(rate_limit.time, "sleep", sleep)
+    with pytest.raises(_Slept):
+        budget.acquire()
+    spacing = limit.lowered_to(2, 50.0).spacing_seconds  # (50 s + 1 s) / 2 calls / 4
+    assert spacing - 0.05 < waits[0] <= spacing

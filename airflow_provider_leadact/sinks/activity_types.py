@@ -30,8 +30,8 @@ from airflow_provider_leadact.activity_types import (
 )
 from airflow_provider_leadact.exceptions import LeadSquaredConfigError
 from airflow_provider_leadact.records import Column, ColumnType
-from airflow_provider_leadact.sinks.schema import parse_time
 from airflow_provider_leadact.sinks.sql import cell_adapter, create_keyed_table_sql, sql_hook, validate_table_name
+from airflow_provider_leadact.times import read_api_time
 
 if TYPE_CHECKING:
     from airflow.providers.common.sql.hooks.sql import DbApiHook
@@ -131,7 +131,7 @@ class ActivityTypesSqlSink:
 def _as_time(value: Any) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return value
-    return parse_time(str(value))  # SQLite keeps times as text
+    return read_api_time(str(value))  # SQLite keeps times as text
 
 
 def check_tables(conn_id: str, table: str, fields_table: str) -> tuple[str, str, str]:

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from airflow_provider_leadact.exceptions import LeadSquaredConfigError
-from airflow_provider_leadact.records import COLUMNS
-from airflow_provider_leadact.sinks.schema import COLUMN_TYPES, ColumnType, to_json_text, typed_row
+from airflow_provider_leadact.records import COLUMN_TYPES, COLUMNS, JSON_COLUMNS, ColumnType
+from airflow_provider_leadact.sinks.schema import to_json_text, typed_row
 
 
 class RecordWriter(abc.ABC):
@@ -200,20 +200,18 @@ def read_csv(file: IO[bytes]) -> Iterator[dict[str, Any]]:
     reader = csv.DictReader(io.TextIOWrapper(file, encoding="utf-8", newline=""))
     for row in reader:
         record: dict[str, Any] = dict(row)
-        for column, column_type in COLUMN_TYPES.items():
-            if column_type is ColumnType.JSON:
-                text = record.get(column)
-                record[column] = json.loads(text) if text else None
+        for column in JSON_COLUMNS:
+            text = record.get(column)
+            record[column] = json.loads(text) if text else None
         yield record
 
 
 def read_parquet(file: IO[bytes]) -> Iterator[dict[str, Any]]:
     """Yield the records of a Parquet file written by :class:`ParquetWriter`, a row group at a time."""
     _, pq = import_pyarrow()
-    json_columns = [column for column, kind in COLUMN_TYPES.items() if kind is ColumnType.JSON]
     for batch in pq.ParquetFile(file).iter_batches():
         for record in batch.to_pylist():
-            for column in json_columns:
+            for column in JSON_COLUMNS:
                 text = record.get(column)
                 record[column] = json.loads(text) if text is not None else None
             yield record

@@ -18,9 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from airflow_provider_leadact.exceptions import LeadSquaredError
-from airflow_provider_leadact.records import COLUMN_TYPES, ColumnType, coerce, parse_time
-
-__all__ = ["COLUMN_TYPES", "ColumnType", "coerce", "parse_time", "to_json_text", "typed_row"]
+from airflow_provider_leadact.records import COLUMN_TYPES, coerce
 
 
 def to_json_text(value: Any) -> str | None:

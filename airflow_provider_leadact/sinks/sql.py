@@ -17,7 +17,7 @@ from airflow.sdk import Asset
 
 from airflow_provider_leadact.airflow_compat import BaseHook
 from airflow_provider_leadact.exceptions import LeadSquaredConfigError
-from airflow_provider_leadact.records import COLUMNS
+from airflow_provider_leadact.records import COLUMN_TYPES, COLUMNS, ColumnType
 from airflow_provider_leadact.sinks.base import (
     DEFAULT_BATCH_SIZE,
     ActivitySink,
@@ -25,7 +25,7 @@ from airflow_provider_leadact.sinks.base import (
     batched,
     validate_batch_size,
 )
-from airflow_provider_leadact.sinks.schema import COLUMN_TYPES, ColumnType, to_json_text, typed_row
+from airflow_provider_leadact.sinks.schema import to_json_text, typed_row
 
 if TYPE_CHECKING:
     from airflow.providers.common.sql.hooks.sql import DbApiHook
