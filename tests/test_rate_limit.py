@@ -225,21 +225,26 @@ def test_an_assumed_limit_grants_few_calls_beyond_what_the_server_confirmed(make
     # One caller asking all along, so no waiting caller of an earlier measurement takes a slot
     # the next one counts.
     granted: list[float] = []
+    done = threading.Event()
 
     def take():
         try:
-            while True:
+            while not done.is_set():
                 budget.acquire()
                 granted.append(time.monotonic())
         except Exception:  # the budget's Redis or file went away after the test
             return
 
-    threading.Thread(target=take, daemon=True).start()
+    caller = threading.Thread(target=take, daemon=True)
+    caller.start()
     time.sleep(0.5)
     assert granted == []  # nothing confirmed yet: wait for answers
     budget.confirm(2)
     time.sleep(1.5)
     assert len(granted) == 2
+    done.set()
+    budget.confirm(20)  # lets the caller's last request through, so it ends here
+    caller.join(timeout=5)
     stated = make_budget(Limit(20, 10.0, 0.0, stated=True))
     assert stated is budget or grants_in(stated, 1.5) > UNCONFIRMED_IN_FLIGHT
 
@@ -256,8 +261,12 @@ def test_a_learned_limit_spaces_grants_by_its_own_window(make_budget, monkeypatc
     assert budget.learn(2, 50.0) is True
     budget.acquire()
     waits: list[float] = []
+    real_sleep, caller = time.sleep, threading.current_thread()
 
     def sleep(seconds: float) -> None:
+        if threading.current_thread() is not caller:  # a caller another test left waiting
+            real_sleep(seconds)
+            return
         waits.append(seconds)
         raise _Slept
 
