@@ -152,7 +152,65 @@ class _LoopbackServer:
         self._thread.join(timeout=5)
 
 
-class FailingLeadsProxy(_LoopbackServer):
+class _ForwardingProxy(_LoopbackServer):
+    """An HTTP proxy to the sandbox: each request is answered by :meth:`intercept`, or forwarded
+    unchanged (headers, keys included) and its answer passed through :meth:`transform`."""
+
+    def __init__(self, target_url: str) -> None:
+        self.target = urlsplit(target_url)
+        self._lock = threading.Lock()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                self._handle()
+
+            def do_POST(self) -> None:
+                self._handle()
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                path = urlsplit(self.path).path
+                query = {k.lower(): v[0] for k, v in parse_qs(urlsplit(self.path).query).items()}
+                answer = proxy.intercept(path, query)
+                if answer is None:
+                    upstream = http.client.HTTPConnection(proxy.target.hostname, proxy.target.port, timeout=30)
+                    try:
+                        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+                        upstream.request(self.command, self.path, body=body or None, headers=headers)
+                        reply = upstream.getresponse()
+                        status, payload = proxy.transform(path, reply.status, reply.read())
+                        answer = (status, payload, reply.getheader("Content-Type") or "application/json")
+                    except OSError:
+                        self.close_connection = True
+                        return
+                    finally:
+                        upstream.close()
+                status, payload, content_type = answer
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self._serve(Handler)
+
+    def intercept(self, path: str, query: dict[str, str]) -> tuple[int, bytes, str] | None:
+        """An answer given without asking the sandbox (status, body, content type), or None."""
+        return None
+
+    def transform(self, path: str, status: int, payload: bytes) -> tuple[int, bytes]:
+        """What the proxy answers for the sandbox's answer to a call on ``path``."""
+        return status, payload
+
+
+class FailingLeadsProxy(_ForwardingProxy):
     """An HTTP proxy to the sandbox that answers HTTP 500 to every call for the leads in ``failing``.
 
     Everything else (other leads, other endpoints) is forwarded unchanged, headers included,
@@ -167,68 +225,33 @@ class FailingLeadsProxy(_LoopbackServer):
         failing: set[str] | None = None,
         rewrite: Callable[[str, Any], Any] | None = None,
     ) -> None:
-        self.target = urlsplit(target_url)
         self.failing = {lead.lower() for lead in failing or set()}
         self.rewrite = rewrite
         self.failed: Counter[str] = Counter()
         self.forwarded = 0
-        self._lock = threading.Lock()
-        proxy = self
+        super().__init__(target_url)
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+    def intercept(self, path: str, query: dict[str, str]) -> tuple[int, bytes, str] | None:
+        lead = (query.get("leadid") or "").lower()
+        if lead not in self.failing:
+            return None
+        with self._lock:
+            self.failed[lead] += 1
+        return 500, _SERVER_ERROR_BODY, "application/json; charset=utf-8"
 
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                self._handle()
-
-            def do_POST(self) -> None:
-                self._handle()
-
-            def _handle(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                query = {k.lower(): v[0] for k, v in parse_qs(urlsplit(self.path).query).items()}
-                lead = (query.get("leadid") or "").lower()
-                if lead in proxy.failing:
-                    with proxy._lock:
-                        proxy.failed[lead] += 1
-                    self._reply(500, _SERVER_ERROR_BODY, "application/json; charset=utf-8")
-                    return
-                upstream = http.client.HTTPConnection(proxy.target.hostname, proxy.target.port, timeout=30)
-                try:
-                    headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
-                    upstream.request(self.command, self.path, body=body or None, headers=headers)
-                    answer = upstream.getresponse()
-                    payload = answer.read()
-                    if proxy.rewrite is not None and answer.status == 200:
-                        rewritten = proxy.rewrite(urlsplit(self.path).path, json.loads(payload))
-                        payload = json.dumps(rewritten).encode()
-                    with proxy._lock:
-                        proxy.forwarded += 1
-                    self._reply(answer.status, payload, answer.getheader("Content-Type") or "application/json")
-                except OSError:
-                    self.close_connection = True
-                finally:
-                    upstream.close()
-
-            def _reply(self, status: int, payload: bytes, content_type: str) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-        self._serve(Handler)
+    def transform(self, path: str, status: int, payload: bytes) -> tuple[int, bytes]:
+        if self.rewrite is not None and status == 200:
+            payload = json.dumps(self.rewrite(path, json.loads(payload))).encode()
+        with self._lock:
+            self.forwarded += 1
+        return status, payload
 
 
 #: ``rewrite(path, status, body) -> (status, body)``: what the proxy answers instead of the sandbox.
 Rewrite = Callable[[str, int, bytes], tuple[int, bytes]]
 
 
-class RewritingProxy(_LoopbackServer):
+class RewritingProxy(_ForwardingProxy):
     """An HTTP proxy to the sandbox that passes each answer through ``rewrite`` before answering.
 
     For answers the sandbox never gives: a malformed body, a catalogue that lists a code the
@@ -238,45 +261,11 @@ class RewritingProxy(_LoopbackServer):
     """
 
     def __init__(self, target_url: str, rewrite: Rewrite) -> None:
-        self.target = urlsplit(target_url)
         self.rewrite = rewrite
         self.paths: Counter[str] = Counter()
-        self._lock = threading.Lock()
-        proxy = self
+        super().__init__(target_url)
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                self._handle()
-
-            def do_POST(self) -> None:
-                self._handle()
-
-            def _handle(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                upstream = http.client.HTTPConnection(proxy.target.hostname, proxy.target.port, timeout=30)
-                try:
-                    headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
-                    upstream.request(self.command, self.path, body=body or None, headers=headers)
-                    answer = upstream.getresponse()
-                    path = urlsplit(self.path).path
-                    with proxy._lock:
-                        proxy.paths[path] += 1
-                    status, payload = proxy.rewrite(path, answer.status, answer.read())
-                except OSError:
-                    self.close_connection = True
-                    return
-                finally:
-                    upstream.close()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-        self._serve(Handler)
+    def transform(self, path: str, status: int, payload: bytes) -> tuple[int, bytes]:
+        with self._lock:
+            self.paths[path] += 1
+        return self.rewrite(path, status, payload)
