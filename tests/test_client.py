@@ -1,12 +1,13 @@
-"""The HTTP client on its own, over real HTTP: one exchange, one attempt, a call with retries."""
+"""The HTTP client on its own, over real HTTP: one exchange, one attempt, a call with retries,
+each answer classified as a value the loops act on, and the account's host found once."""
 
 from __future__ import annotations
 
 import pytest
 
-from airflow_provider_leadact.client import LeadSquaredClient
+from airflow_provider_leadact.client import Answer, LeadSquaredClient, Verdict
+from airflow_provider_leadact.endpoints import ACTIVITIES_PATH
 from airflow_provider_leadact.exceptions import LeadSquaredApiError, LeadSquaredTransientError
-from airflow_provider_leadact.hooks.leadsquared import ACTIVITIES_PATH
 
 
 def small_lead(sandbox) -> str:
@@ -32,8 +33,10 @@ def test_an_attempt_is_not_retried_a_call_is(sandbox, make_hook):
     lead = small_lead(sandbox)
     body = {"Paging": {"Offset": "0", "RowCount": "1000"}}
     sandbox.inject_faults("503", 1)
+    answer = client.attempt("POST", ACTIVITIES_PATH, params={"leadId": lead}, body=body, what="one attempt")
+    assert answer.verdict is Verdict.RETRY and isinstance(answer.error, LeadSquaredTransientError)
     with pytest.raises(LeadSquaredTransientError, match="HTTP 503"):
-        client.attempt("POST", ACTIVITIES_PATH, params={"leadId": lead}, body=body, what="one attempt")
+        answer.result()
     sandbox.inject_faults("503", 2)
     payload = client.post_json(ACTIVITIES_PATH, body, params={"leadId": lead}, what="a call")
     assert payload["ProspectActivities"] == sandbox.truth(lead)
@@ -45,8 +48,9 @@ def test_an_attempt_waits_out_rate_limit_answers(sandbox, make_hook):
     lead = small_lead(sandbox)
     sandbox.inject_faults("rate_limit", 2)
     body = {"Paging": {"Offset": "0", "RowCount": "1000"}}
-    payload = client.attempt("POST", ACTIVITIES_PATH, params={"leadId": lead}, body=body, what="one attempt")
-    assert payload["ProspectActivities"] == sandbox.truth(lead)
+    answer = client.attempt("POST", ACTIVITIES_PATH, params={"leadId": lead}, body=body, what="one attempt")
+    assert answer == Answer(Verdict.OK, answer.payload)
+    assert answer.result()["ProspectActivities"] == sandbox.truth(lead)
     assert client.stats["rate_limit_waits"] == 2 and client.stats["retries"] == 0
 
 
