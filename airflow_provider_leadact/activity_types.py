@@ -21,7 +21,8 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from airflow_provider_leadact.client import RATE_LIMIT_EXCEPTION, TaskLog
+from airflow_provider_leadact.answers import RATE_LIMIT_EXCEPTION
+from airflow_provider_leadact.client import TaskLog
 from airflow_provider_leadact.exceptions import LeadSquaredApiError
 from airflow_provider_leadact.records import Column, ColumnType, decode_json_string
 

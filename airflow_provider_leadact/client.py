@@ -8,7 +8,7 @@ the Airflow face over it, and :mod:`.endpoints` binds each endpoint to one typed
 Three levels, named for what they are:
 
 - :meth:`LeadSquaredClient.exchange`: one HTTP request and its answer classified as an
-  :class:`Answer` (ok, rate limited, retry, fail): a value, never an exception;
+  :class:`~.answers.Answer` (ok, rate limited, retry, fail): a value, never an exception;
 - :meth:`LeadSquaredClient.attempt`: one attempt: exchanges until the answer is not a
   rate limit (a rate-limit answer is the budget's business, not a fault);
 - :meth:`LeadSquaredClient.call`: a call: attempts until one succeeds, retrying faults with
@@ -27,8 +27,6 @@ import re
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
-from enum import Enum
 from functools import cached_property
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -38,25 +36,20 @@ from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, Retrying, retry_if_result, stop_after_attempt, wait_exponential_jitter
 
 from airflow_provider_leadact import __version__
+from airflow_provider_leadact.answers import RATE_LIMIT_EXCEPTION, Answer, Verdict, classify
 from airflow_provider_leadact.connection import LeadSquaredSettings, account_key, build_base_url, is_loopback
 from airflow_provider_leadact.exceptions import (
     LeadSquaredApiError,
     LeadSquaredAuthError,
     LeadSquaredConfigError,
-    LeadSquaredDailyLimitError,
     LeadSquaredError,
-    LeadSquaredNotFoundError,
-    LeadSquaredRateLimited,
     LeadSquaredTransientError,
 )
 from airflow_provider_leadact.rate_limit import ASSUMED_CALLS, CallBudget, Grant, Limit, get_budget
 
 USER_PATH = "/v2/Authentication.svc/UserByAccessKey.Get"
-RATE_LIMIT_EXCEPTION = "MXAPIRateLimitExceededException"
 #: How the rate-limit message states the limit in force: "... the limit of 20 in 5 second(s)".
 _STATED_LIMIT = re.compile(r"limit of (\d+) (?:calls )?in (\d+(?:\.\d+)?) ?sec", re.IGNORECASE)
-#: An answer saying the day's calls are spent (the body is not documented: read by its words).
-_DAILY = re.compile(r"daily|per day|a day\b|today", re.IGNORECASE)
 #: Consecutive rate-limit answers to one attempt before the task gives up: far beyond what a
 #: shared account produces in steady state, but a bound all the same.
 MAX_RATE_LIMIT_ANSWERS = 120
@@ -77,43 +70,6 @@ class TaskLog(Protocol):
     def info(self, msg: Any, /, *args: Any) -> object: ...
 
     def warning(self, msg: Any, /, *args: Any) -> object: ...
-
-
-class Verdict(Enum):
-    """What the client does with an answer."""
-
-    #: Data: the answer is returned.
-    OK = "ok"
-    #: The account's window is full: wait and ask again; not a fault, no attempt spent.
-    RATE_LIMITED = "rate limited"
-    #: A fault that may pass (timeout, dropped connection, 5xx, unreadable body): another attempt.
-    RETRY = "retry"
-    #: An answer another attempt would meet again (keys, host, bad request): reported at once.
-    FAIL = "fail"
-
-
-@dataclass(frozen=True)
-class Answer:
-    """A classified answer: its verdict, and its payload (ok) or the error that says why (the rest).
-
-    :param verdict: what to do with it.
-    :param payload: the decoded JSON of an ok answer.
-    :param error: the error to raise if the answer is the last word; for a rate limit,
-        :class:`~airflow_provider_leadact.exceptions.LeadSquaredRateLimited` with the server's message.
-    """
-
-    verdict: Verdict
-    payload: Any = None
-    error: LeadSquaredError | None = None
-
-    def result(self) -> Any:
-        """The payload of an ok answer; the error of any other.
-
-        :raises LeadSquaredError: the answer's error.
-        """
-        if self.verdict is Verdict.OK:
-            return self.payload
-        raise self.error or LeadSquaredError(f"an answer classified {self.verdict.value} without an error")
 
 
 class LeadSquaredClient:
@@ -397,7 +353,7 @@ class LeadSquaredClient:
         what: str,
         timeout: float | None = None,
     ) -> Answer:
-        """One HTTP request under the budget, and its answer classified (see :meth:`classify`).
+        """One HTTP request under the budget, and its answer classified (see :func:`.answers.classify`).
 
         A request that got no answer (a timeout, a dropped connection) is a fault to retry; a
         certificate that does not verify is never retried, never ignored.
@@ -439,7 +395,7 @@ class LeadSquaredClient:
             message = f"{what}: connection failed ({type(exc).__name__})"
             return Answer(Verdict.RETRY, error=LeadSquaredTransientError(message))
         self._latencies.append(time.monotonic() - started)
-        answer = self.classify(response, what, base_url)
+        answer = classify(response, what, base_url=base_url, name=self.name, scrub=self.scrub)
         if answer.verdict is not Verdict.RATE_LIMITED:
             self._confirm(budget, grant)  # answered, refused or not, but not by the rate limit: the window held it
         return answer
@@ -566,79 +522,3 @@ class LeadSquaredClient:
             self.log.warning("%s: UserByAccessKey.Get names %s, not a LeadSquared host: not followed", self.name, api)
             return None
         return found
-
-    def classify(self, response: requests.Response, what: str, base_url: str | None = None) -> Answer:
-        """Classify an answer: data, a rate limit, a fault worth retrying, or an error to report.
-
-        :param base_url: the host the call went to, for messages.
-        :return: the verdict, with the payload (ok) or the error that names what to fix.
-        """
-        status = response.status_code
-        try:
-            payload: Any = response.json()
-        except ValueError:
-            payload = None
-        exception_type = payload.get("ExceptionType") if isinstance(payload, dict) else None
-        message = self.scrub(str(payload.get("ExceptionMessage") or "")) if isinstance(payload, dict) else ""
-        base_url = base_url or self.base_url
-        limited = status == 429 or exception_type == RATE_LIMIT_EXCEPTION
-        if (limited or "limit" in str(exception_type or "").lower()) and (
-            _DAILY.search(message) or "daily" in str(exception_type or "").lower()
-        ):
-            # A spent daily quota does not pass within a window: waiting it out would stall the task for hours.
-            return _fail(
-                LeadSquaredDailyLimitError(
-                    f"{what}: LeadSquared says the account's calls for the day are spent: "
-                    f"{message or exception_type or f'HTTP {status}'}. The quota resets with the day; "
-                    "set the connection extra 'daily_call_cap' below it to leave room for the account's other uses"
-                )
-            )
-        if limited:
-            return Answer(Verdict.RATE_LIMITED, error=LeadSquaredRateLimited(message or f"HTTP {status}"))
-        if status == 401:
-            return _fail(
-                LeadSquaredAuthError(
-                    f"{what}: LeadSquared refused the keys (HTTP 401{': ' + message if message else ''}). "
-                    f"Check the Access Key and Secret Key of {self.name}, and that "
-                    f"its host ({base_url}) is your account's region host"
-                )
-            )
-        if status == 404:
-            return _fail(
-                LeadSquaredNotFoundError(
-                    f"{what}: HTTP 404 from {base_url}: check the host of {self.name} (e.g. api-in21.leadsquared.com)"
-                )
-            )
-        if exception_type and str(exception_type).startswith("MX"):
-            # Application errors: retrying does not help (the rate limit is handled above).
-            return _fail(
-                LeadSquaredApiError(
-                    f"{what}: LeadSquared answered {exception_type}: {message or '(no message)'} (HTTP {status})",
-                    exception_type=str(exception_type),
-                    status_code=status,
-                )
-            )
-        if status >= 500:
-            return Answer(Verdict.RETRY, error=LeadSquaredTransientError(f"{what}: HTTP {status} from LeadSquared"))
-        if status >= 400:
-            return _fail(
-                LeadSquaredApiError(
-                    f"{what}: HTTP {status} from LeadSquared: {message or self.scrub(response.text[:200])}",
-                    status_code=status,
-                )
-            )
-        if payload is None:
-            return Answer(
-                Verdict.RETRY, error=LeadSquaredTransientError(f"{what}: the answer (HTTP {status}) is not JSON")
-            )
-        if isinstance(payload, dict) and str(payload.get("Status", "")).lower() == "error":
-            return _fail(
-                LeadSquaredApiError(
-                    f"{what}: LeadSquared answered an error: {message or '(no message)'}", status_code=status
-                )
-            )
-        return Answer(Verdict.OK, payload)
-
-
-def _fail(error: LeadSquaredError) -> Answer:
-    return Answer(Verdict.FAIL, error=error)

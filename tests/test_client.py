@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_leadact.client import HOST_FACT, USER_PATH, Answer, LeadSquaredClient, Verdict
+from airflow_provider_leadact.answers import Answer, Verdict
+from airflow_provider_leadact.client import HOST_FACT, USER_PATH, LeadSquaredClient
 from airflow_provider_leadact.endpoints import ACTIVITIES_PATH
 from airflow_provider_leadact.exceptions import (
     LeadSquaredApiError,

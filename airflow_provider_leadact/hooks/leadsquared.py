@@ -1,7 +1,9 @@
-"""The LeadSquared hook: authentication, paging, the account's rate limit and retries.
+"""The LeadSquared hook: the Airflow connection, its form, and the public methods.
 
 Operators never build requests; they ask this hook for activities and get them in the API's
-own shape, each exactly once.
+own shape, each exactly once. The hook composes the endpoints (:mod:`..endpoints`) with the
+pagers (:mod:`..paging`), the listing (:mod:`..listing`) and the loops of :mod:`..fetching`;
+the wire (budget, retries, the account's host) is the client's (:mod:`..client`).
 """
 
 from __future__ import annotations
