@@ -452,6 +452,8 @@ class LeadSquaredClient:
         so a task of an account whose connection names another region's host does not spend a
         401 and a ``UserByAccessKey.Get`` to find what an earlier task found.
         """
+        if self._host_recalled:
+            return  # every call asks; one read is enough, and the lock is for that one
         with self._host_lock:
             if self._host_recalled:
                 return

@@ -121,3 +121,12 @@ def test_a_recalled_host_that_is_not_leadsquareds_is_not_followed(sandbox, make_
     client.budget.remember(HOST_FACT, "https://evil.example.com")
     client.recall_account_host()
     assert client.base_url == sandbox.account_url
+
+
+def test_two_connections_to_one_account_share_one_budget_whatever_their_limits(sandbox, make_hook):
+    first = make_hook(sandbox, rate_limit_backend="memory", rate_limit_calls=100).client
+    second = make_hook(sandbox, rate_limit_backend="memory", rate_limit_calls=200).client
+    assert first.budget.acquire().position == 0
+    grant = second.budget.acquire()
+    # The second connection's call counts the first's, and is read against its own limit.
+    assert grant.position == 1 and grant.limit.calls == 200

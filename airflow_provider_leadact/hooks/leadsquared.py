@@ -231,7 +231,7 @@ class LeadSquaredHook(BaseHook):
         if found and found != settings.base_url:
             return True, (
                 f"Keys accepted by {settings.base_url} as {who}, but this account's API host is {found}: "
-                f"set the host to {urlsplit(found).netloc} (until then every run finds it after a 401)"
+                f"set the host to {urlsplit(found).netloc} (until then a task finds it after a 401)"
             )
         return True, f"Connected to {settings.base_url} as {who}"
 
