@@ -8,17 +8,9 @@ import json
 import pytest
 import requests
 
+from airflow_provider_leadact import exceptions as errors
 from airflow_provider_leadact.answers import Answer, Verdict, classify
 from airflow_provider_leadact.endpoints import USER_PATH
-from airflow_provider_leadact.exceptions import (
-    LeadSquaredApiError,
-    LeadSquaredAuthError,
-    LeadSquaredDailyLimitError,
-    LeadSquaredError,
-    LeadSquaredNotFoundError,
-    LeadSquaredRateLimited,
-    LeadSquaredTransientError,
-)
 from tests.support.proxies import RewritingProxy
 from tests.support.sandbox import KEYS
 
@@ -34,22 +26,22 @@ def mx(kind: str, message: str) -> dict[str, str]:
 
 CASES = [
     (200, {"FirstName": "Sandbox"}, Verdict.OK, None),
-    (429, {}, Verdict.RATE_LIMITED, LeadSquaredRateLimited),
-    (200, RATE_LIMIT, Verdict.RATE_LIMITED, LeadSquaredRateLimited),
+    (429, {}, Verdict.RATE_LIMITED, errors.LeadSquaredRateLimited),
+    (200, RATE_LIMIT, Verdict.RATE_LIMITED, errors.LeadSquaredRateLimited),
     (
         429,
         {**RATE_LIMIT, "ExceptionMessage": "API calls exceeded the daily limit"},
         Verdict.FAIL,
-        LeadSquaredDailyLimitError,
+        errors.LeadSquaredDailyLimitError,
     ),
-    (401, mx("MXUnAuthorizedException", "Invalid keys"), Verdict.FAIL, LeadSquaredAuthError),
-    (404, "", Verdict.FAIL, LeadSquaredNotFoundError),
-    (400, mx("MXInvalidInputException", f"bad lead (key {SECRET})"), Verdict.FAIL, LeadSquaredApiError),
-    (500, mx("MXDuplicateEntryException", "duplicate"), Verdict.FAIL, LeadSquaredApiError),
-    (503, "", Verdict.RETRY, LeadSquaredTransientError),
-    (200, "not JSON", Verdict.RETRY, LeadSquaredTransientError),
-    (200, {"Status": "Error", "ExceptionMessage": "no"}, Verdict.FAIL, LeadSquaredApiError),
-    (418, "teapot", Verdict.FAIL, LeadSquaredApiError),
+    (401, mx("MXUnAuthorizedException", "Invalid keys"), Verdict.FAIL, errors.LeadSquaredAuthError),
+    (404, "", Verdict.FAIL, errors.LeadSquaredNotFoundError),
+    (400, mx("MXInvalidInputException", f"bad lead (key {SECRET})"), Verdict.FAIL, errors.LeadSquaredApiError),
+    (500, mx("MXDuplicateEntryException", "duplicate"), Verdict.FAIL, errors.LeadSquaredApiError),
+    (503, "", Verdict.RETRY, errors.LeadSquaredTransientError),
+    (200, "not JSON", Verdict.RETRY, errors.LeadSquaredTransientError),
+    (200, {"Status": "Error", "ExceptionMessage": "no"}, Verdict.FAIL, errors.LeadSquaredApiError),
+    (418, "teapot", Verdict.FAIL, errors.LeadSquaredApiError),
 ]
 
 
@@ -73,5 +65,5 @@ def test_an_answer_is_classified_as_a_value(sandbox, status, body, verdict, erro
 
 
 def test_an_answer_without_its_error_still_fails():
-    with pytest.raises(LeadSquaredError, match="classified retry"):
+    with pytest.raises(errors.LeadSquaredError, match="classified retry"):
         Answer(Verdict.RETRY).result()
