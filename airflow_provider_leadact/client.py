@@ -453,25 +453,27 @@ class LeadSquaredClient:
         401 and a ``UserByAccessKey.Get`` to find what an earlier task found.
         """
         if self._host_recalled:
-            return  # every call asks; one read is enough, and the lock is for that one
+            return  # every call asks; the lock is only for the first read
         with self._host_lock:
-            if self._host_recalled:
-                return
-            self._host_recalled = True
-            recalled = self.budget.recall(HOST_FACT)
-            # The shared state is checked like an answer: only a LeadSquared host is followed.
-            found = self.account_host_of({"LSQCommonServiceURLs": {"api": recalled}}) if recalled else None
-            if found is None or found == self.base_url:
-                return
-            self.log.warning(
-                "%s: using %s, the API host that UserByAccessKey.Get named for this account after %s "
-                "answered 401. Set the connection's host to %s",
-                self.name,
-                found,
-                self.base_url,
-                urlsplit(found).netloc,
-            )
-            self.base_url = found
+            if not self._host_recalled:
+                self._adopt_recalled_host(self.budget.recall(HOST_FACT))
+                # Set last: a thread that sees it set finds base_url settled.
+                self._host_recalled = True
+
+    def _adopt_recalled_host(self, recalled: Any) -> None:
+        # The shared state is checked like an answer: only a LeadSquared host is followed.
+        found = self.account_host_of({"LSQCommonServiceURLs": {"api": recalled}}) if recalled else None
+        if found is None or found == self.base_url:
+            return
+        self.log.warning(
+            "%s: using %s, the API host that UserByAccessKey.Get named for this account after %s "
+            "answered 401. Set the connection's host to %s",
+            self.name,
+            found,
+            self.base_url,
+            urlsplit(found).netloc,
+        )
+        self.base_url = found
 
     def follow_account_host(self, sent_to: str) -> bool:
         """After a 401 from ``sent_to``, ask ``UserByAccessKey.Get`` (which answers on any
