@@ -1,8 +1,8 @@
 """The account's activity types: what an event code and its ``mx_Custom_n`` fields mean.
 
 An activity says only ``EventCode`` 201 and ``mx_Custom_3``; the account's catalogue says
-"Follow Up Scheduled" and "Follow-up Notes". This module reads that catalogue through the
-client (one call to ``ActivityTypes.Get``, then one ``GetActivitySetting`` per custom type),
+"Follow Up Scheduled" and "Follow-up Notes". This module reads that catalogue through its two
+endpoints (one call to ``ActivityTypes.Get``, then one ``GetActivitySetting`` per custom type),
 checks each answer once and turns it into plain typed dicts, and declares the columns of the
 two tables the catalogue is stored in (:data:`TYPE_COLUMNS`, :data:`FIELD_COLUMNS`), as
 :data:`~airflow_provider_leadact.records.RECORD_COLUMNS` declares the activities table's.
@@ -17,11 +17,12 @@ and go) is not an error: the type is kept without fields and the task log says s
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from airflow_provider_leadact.client import RATE_LIMIT_EXCEPTION, LeadSquaredClient, TaskLog
+from airflow_provider_leadact.answers import RATE_LIMIT_EXCEPTION
+from airflow_provider_leadact.client import TaskLog
 from airflow_provider_leadact.exceptions import LeadSquaredApiError
 from airflow_provider_leadact.records import Column, ColumnType, decode_json_string
 
@@ -70,13 +71,18 @@ ActivityType = dict[str, Any]
 log = logging.getLogger(__name__)
 
 
-def read_activity_types(client: LeadSquaredClient, logger: TaskLog | None = None) -> list[ActivityType]:
+def read_activity_types(
+    catalogue: Callable[[], list[ActivityType]],
+    fields_of: Callable[[int], list[dict[str, Any]]],
+    logger: TaskLog | None = None,
+) -> list[ActivityType]:
     """Read the account's activity types, each with its custom fields.
 
-    One call to ``ActivityTypes.Get``, then one ``GetActivitySetting`` per custom type, all
-    under the client's budget, retries and error mapping.
+    One call to ``ActivityTypes.Get``, then one ``GetActivitySetting`` per custom type (the
+    two endpoints of :class:`~airflow_provider_leadact.endpoints.LeadSquaredApi`, passed in).
 
-    :param client: the connection's client.
+    :param catalogue: the types, their fields empty (``LeadSquaredApi.activity_types``).
+    :param fields_of: one type's custom fields (``LeadSquaredApi.activity_fields``).
     :param logger: where an event code without settings is reported (the task's logger).
     :return: per type, in the catalogue's order: ``event_code`` (int), ``event_name``,
         ``category``, ``is_custom`` (bool), ``details`` (the rest of the catalogue entry) and
@@ -85,31 +91,30 @@ def read_activity_types(client: LeadSquaredClient, logger: TaskLog | None = None
     :raises LeadSquaredApiError: an answer that is not what the endpoint returns, naming it.
     """
     logger = logger or log
-    payload = client.call("GET", TYPES_PATH, what=TYPES_ENDPOINT)
-    types = parse_catalogue(payload)
+    types = catalogue()
     for activity_type in types:
         if activity_type["is_custom"]:
-            activity_type["fields"] = _custom_fields(client, activity_type["event_code"], logger)
+            activity_type["fields"] = _custom_fields(fields_of, activity_type["event_code"], logger)
     return types
 
 
-def _custom_fields(client: LeadSquaredClient, code: int, logger: TaskLog) -> list[dict[str, Any]]:
-    endpoint = setting_endpoint(code)
+def _custom_fields(
+    fields_of: Callable[[int], list[dict[str, Any]]], code: int, logger: TaskLog
+) -> list[dict[str, Any]]:
     try:
-        payload = client.call("GET", SETTING_PATH, params={"code": str(code)}, what=endpoint, expect="Fields")
+        return fields_of(code)
     except LeadSquaredApiError as exc:
-        if exc.exception_type == RATE_LIMIT_EXCEPTION:
-            raise
+        if exc.exception_type == RATE_LIMIT_EXCEPTION or exc.status_code is None:
+            raise  # the account's rate limit, or an answer that is not a setting (no status: not answered as an error)
         # The catalogue and the settings are two calls: a type deleted in between, or one the
         # settings endpoint does not describe, leaves its activities readable by code alone.
         logger.warning(
             "Activity type %d is in the catalogue, but %s answered an error (%s): it is kept without fields",
             code,
-            endpoint,
+            setting_endpoint(code),
             exc,
         )
         return []
-    return parse_setting(payload, code)
 
 
 def setting_endpoint(code: int) -> str:

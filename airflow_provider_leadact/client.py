@@ -1,18 +1,20 @@
 """The HTTP client of LeadSquared's API: one plain object, no Airflow in it.
 
-It sends a call under the account's budget, classifies the answer (data, a rate limit, a
-fault worth retrying, an error to report), retries faults with backoff, waits out rate-limit
-answers, records latencies and removes the keys from every message. The hook
-(:mod:`.hooks.leadsquared`) is the Airflow face over it: connection, form, public methods.
+It sends a call under the account's budget, classifies the answer, retries faults with
+backoff, waits out rate-limit answers, finds the account's host after a 401, records
+latencies and removes the keys from every message. The hook (:mod:`.hooks.leadsquared`) is
+the Airflow face over it, and :mod:`.endpoints` binds each endpoint to one typed method.
 
 Three levels, named for what they are:
 
-- :meth:`LeadSquaredClient.exchange`: one HTTP request and its classified answer;
+- :meth:`LeadSquaredClient.exchange`: one HTTP request and its answer classified as an
+  :class:`~.answers.Answer` (ok, rate limited, retry, fail): a value, never an exception;
 - :meth:`LeadSquaredClient.attempt`: one attempt: exchanges until the answer is not a
   rate limit (a rate-limit answer is the budget's business, not a fault);
 - :meth:`LeadSquaredClient.call`: a call: attempts until one succeeds, retrying faults with
-  exponential backoff and jitter, up to ``max_attempts``. :meth:`LeadSquaredClient.post_json`
-  is the same for the usual ``POST`` of a JSON body.
+  exponential backoff and jitter, up to ``max_attempts``, and once more on the account's own
+  host when the connection's answered 401. :meth:`LeadSquaredClient.post_json` is the same
+  for the usual ``POST`` of a JSON body. Only this level raises the provider's errors.
 """
 
 from __future__ import annotations
@@ -31,31 +33,29 @@ from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+from tenacity import RetryCallState, Retrying, retry_if_result, stop_after_attempt, wait_exponential_jitter
 
 from airflow_provider_leadact import __version__
+from airflow_provider_leadact.answers import RATE_LIMIT_EXCEPTION, Answer, Verdict, classify
 from airflow_provider_leadact.connection import LeadSquaredSettings, account_key, build_base_url, is_loopback
 from airflow_provider_leadact.exceptions import (
     LeadSquaredApiError,
     LeadSquaredAuthError,
     LeadSquaredConfigError,
-    LeadSquaredDailyLimitError,
     LeadSquaredError,
-    LeadSquaredNotFoundError,
-    LeadSquaredRateLimited,
     LeadSquaredTransientError,
 )
 from airflow_provider_leadact.rate_limit import ASSUMED_CALLS, CallBudget, Grant, Limit, get_budget
 
 USER_PATH = "/v2/Authentication.svc/UserByAccessKey.Get"
-RATE_LIMIT_EXCEPTION = "MXAPIRateLimitExceededException"
 #: How the rate-limit message states the limit in force: "... the limit of 20 in 5 second(s)".
 _STATED_LIMIT = re.compile(r"limit of (\d+) (?:calls )?in (\d+(?:\.\d+)?) ?sec", re.IGNORECASE)
-#: An answer saying the day's calls are spent (the body is not documented: read by its words).
-_DAILY = re.compile(r"daily|per day|a day\b|today", re.IGNORECASE)
 #: Consecutive rate-limit answers to one attempt before the task gives up: far beyond what a
 #: shared account produces in steady state, but a bound all the same.
 MAX_RATE_LIMIT_ANSWERS = 120
+
+#: Name of the account's API host in the budget's shared state (see :meth:`LeadSquaredClient.call`).
+HOST_FACT = "account_host"
 
 #: The client's counters (see :attr:`LeadSquaredClient.stats`).
 STAT_NAMES = ("calls", "rate_limit_waits", "retries", "budget_waits", "budget_wait_seconds", "calls_today")
@@ -86,10 +86,11 @@ class LeadSquaredClient:
         self.settings = settings
         self.log: TaskLog = logger or log
         self.name = name or f"connection {settings.conn_id!r}"
-        #: The API's base URL: the connection's, or the account's host once found (see :meth:`find_account_host`).
+        #: The API's base URL: the connection's, or the account's host once found or recalled (see :meth:`call`).
         self.base_url = settings.base_url
         self._host_lock = threading.Lock()
-        self._host_checked = False
+        self._host_recalled = False
+        self._host_probed = False
         self._learned_logged = False
         self._stats_lock = threading.Lock()
         self._stats: dict[str, float] = dict.fromkeys(STAT_NAMES, 0)
@@ -129,14 +130,18 @@ class LeadSquaredClient:
             stated=settings.rate_limit_calls is not None,
         )
 
-    @property
+    @cached_property
     def budget(self) -> CallBudget:
-        """The account's call budget, shared by every client with the same keys and host
-        (every thread and task of this process; every process too, but for ``memory``)."""
+        """The account's call budget, shared by every client with the same keys and connection
+        host (every thread and task of this process; every process too, but for ``memory``).
+
+        Keyed on the connection's host, not on the host calls go to: finding the account's
+        host after a 401 changes where calls go, never whose budget they draw on.
+        """
         settings = self.settings
         return get_budget(
             settings.rate_limit_backend,
-            account_key(settings.access_key, self.base_url),
+            account_key(settings.access_key, settings.base_url),
             self.limit,
             settings.daily_call_cap,
         )
@@ -223,13 +228,45 @@ class LeadSquaredClient:
     ) -> Any:
         """A call: attempts with bounded exponential backoff and jitter on faults.
 
+        The account's API host is settled first: the host another task of the account found
+        (see :meth:`recall_account_host`), else the connection's. When that host refuses the
+        keys (HTTP 401: another region's host), ``UserByAccessKey.Get`` names the account's
+        host once for every task of the account (see :meth:`follow_account_host`) and the
+        call is made there.
+
         :param expect: a key the JSON object must have; an answer without it is retried as a
             fault (a truncated or foreign body is never read as "no data").
         :param attempts: attempts instead of the connection's ``max_attempts``.
         :param timeout: seconds per attempt instead of the connection's ``timeout_seconds``.
+        :raises LeadSquaredTransientError: when the last attempt failed on a fault.
+        :raises LeadSquaredAuthError: HTTP 401.
+        :raises LeadSquaredNotFoundError: HTTP 404.
+        :raises LeadSquaredApiError: an application error (``MX...Exception``) or another 4xx.
         """
+        attempts = attempts or self.settings.max_attempts
+        if path != USER_PATH:  # the user endpoint answers on any region's host
+            self.recall_account_host()
+        sent_to = self.base_url
+        answer = self._attempts(method, path, params, body, what, expect, attempts, timeout)
+        if isinstance(answer.error, LeadSquaredAuthError) and path != USER_PATH and self.follow_account_host(sent_to):
+            answer = self._attempts(method, path, params, body, what, expect, attempts, timeout)
+        if answer.verdict is Verdict.RETRY:
+            raise LeadSquaredTransientError(f"{what}: failed after {attempts} attempts; last cause: {answer.error}")
+        return answer.result()
+
+    def _attempts(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, str] | None,
+        body: Any,
+        what: str,
+        expect: str | None,
+        attempts: int,
+        timeout: float | None,
+    ) -> Answer:
+        """Attempts until one is not a fault, or ``attempts`` were; the last answer."""
         settings = self.settings
-        attempts = attempts or settings.max_attempts
         retrying = Retrying(
             stop=stop_after_attempt(attempts),
             wait=wait_exponential_jitter(
@@ -237,28 +274,30 @@ class LeadSquaredClient:
                 max=settings.retry_max_wait_seconds,
                 jitter=settings.retry_wait_seconds,
             ),
-            retry=retry_if_exception_type(LeadSquaredTransientError),
-            reraise=True,
+            retry=retry_if_result(lambda answer: answer.verdict is Verdict.RETRY),
             before_sleep=self._before_retry,
+            retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
         )
-        try:
-            for retry_state in retrying:
-                with retry_state:
-                    payload = self.attempt(method, path, params=params, body=body, what=what, timeout=timeout)
-                    if expect is not None and not (isinstance(payload, dict) and expect in payload):
-                        raise LeadSquaredTransientError(f"{what}: the answer has no {expect!r}")
-                    return payload
-        except LeadSquaredTransientError as exc:
-            raise LeadSquaredTransientError(f"{what}: failed after {attempts} attempts; last cause: {exc}") from None
-        raise AssertionError("unreachable")  # pragma: no cover
 
-    def _before_retry(self, retry_state: Any) -> None:
+        def checked() -> Answer:
+            answer = self.attempt(method, path, params=params, body=body, what=what, timeout=timeout)
+            if answer.verdict is Verdict.OK and expect is not None:
+                if not (isinstance(answer.payload, dict) and expect in answer.payload):
+                    return Answer(
+                        Verdict.RETRY, error=LeadSquaredTransientError(f"{what}: the answer has no {expect!r}")
+                    )
+            return answer
+
+        answer: Answer = retrying(checked)
+        return answer
+
+    def _before_retry(self, retry_state: RetryCallState) -> None:
         self._count("retries")
-        exc = retry_state.outcome.exception() if retry_state.outcome else None
+        answer = retry_state.outcome.result() if retry_state.outcome else None
         self.log.warning(
             "Attempt %d failed (%s); retrying in %.1fs",
             retry_state.attempt_number,
-            exc,
+            answer.error if isinstance(answer, Answer) else answer,
             retry_state.next_action.sleep if retry_state.next_action else 0.0,
         )
 
@@ -271,38 +310,38 @@ class LeadSquaredClient:
         body: Any = None,
         what: str,
         timeout: float | None = None,
-    ) -> Any:
+    ) -> Answer:
         """One attempt: exchanges until an answer is not a rate limit, which is waited out here.
 
         A rate-limit answer is not a fault: it says the account's window is full, so the
-        attempt waits and asks again (at most :data:`MAX_RATE_LIMIT_ANSWERS` times in a row).
+        attempt waits and asks again (at most :data:`MAX_RATE_LIMIT_ANSWERS` times in a row,
+        then the answer is a failure).
+
+        :return: the first answer that is not a rate limit (ok, retry or fail).
         """
         period = self.settings.rate_limit_period_seconds
-        for answer in range(MAX_RATE_LIMIT_ANSWERS + 1):
-            sent_to = self.base_url
-            try:
-                return self.exchange(method, path, params=params, body=body, what=what, timeout=timeout)
-            except LeadSquaredAuthError:
-                # Another region's host answers 401; the account's own host may be found.
-                if path != USER_PATH and self.find_account_host(sent_to):
-                    continue
-                raise
-            except LeadSquaredRateLimited as exc:
-                self._count("rate_limit_waits")
-                if self._learn_from(str(exc)):
-                    # The budget now holds the server's limit and paces the next call itself.
-                    continue
-                if answer == MAX_RATE_LIMIT_ANSWERS:
-                    raise LeadSquaredApiError(
-                        f"{what}: the account's rate limit answered {answer + 1} times in a row ({exc}); "
-                        "other clients may be using the account, or rate_limit_calls is above the plan's limit",
-                        exception_type=RATE_LIMIT_EXCEPTION,
-                    ) from None
-                # The server's window is full; the oldest call leaves it within one period.
-                pause = period * random.uniform(0.25, 0.75)
-                self.log.info("%s: rate limit answered (%s); waiting %.1fs", what, exc, pause)
-                time.sleep(pause)
-        raise AssertionError("unreachable")  # pragma: no cover
+        for answer_number in range(MAX_RATE_LIMIT_ANSWERS + 1):
+            answer = self.exchange(method, path, params=params, body=body, what=what, timeout=timeout)
+            if answer.verdict is not Verdict.RATE_LIMITED:
+                return answer
+            self._count("rate_limit_waits")
+            if self._learn_from(str(answer.error)):
+                # The budget now holds the server's limit and paces the next call itself.
+                continue
+            if answer_number == MAX_RATE_LIMIT_ANSWERS:
+                break
+            # The server's window is full; the oldest call leaves it within one period.
+            pause = period * random.uniform(0.25, 0.75)
+            self.log.info("%s: rate limit answered (%s); waiting %.1fs", what, answer.error, pause)
+            time.sleep(pause)
+        return Answer(
+            Verdict.FAIL,
+            error=LeadSquaredApiError(
+                f"{what}: the account's rate limit answered {answer_number + 1} times in a row ({answer.error}); "
+                "other clients may be using the account, or rate_limit_calls is above the plan's limit",
+                exception_type=RATE_LIMIT_EXCEPTION,
+            ),
+        )
 
     def exchange(
         self,
@@ -313,8 +352,14 @@ class LeadSquaredClient:
         body: Any = None,
         what: str,
         timeout: float | None = None,
-    ) -> Any:
-        """One HTTP request under the budget, and its answer classified (see :meth:`classify`)."""
+    ) -> Answer:
+        """One HTTP request under the budget, and its answer classified (see :func:`.answers.classify`).
+
+        A request that got no answer (a timeout, a dropped connection) is a fault to retry; a
+        certificate that does not verify is never retried, never ignored.
+
+        :raises LeadSquaredDailyCapReached: the budget refused the call (``daily_call_cap``).
+        """
         settings = self.settings
         base_url = self.base_url
         url = base_url + path
@@ -332,33 +377,28 @@ class LeadSquaredClient:
                 method, url, params=params, data=None if body is None else json.dumps(body), timeout=timeouts
             )
         except requests.Timeout:
-            raise LeadSquaredTransientError(
-                f"{what}: no answer within {read_timeout:g}s (extra 'timeout_seconds')"
-            ) from None
+            message = f"{what}: no answer within {read_timeout:g}s (extra 'timeout_seconds')"
+            return Answer(Verdict.RETRY, error=LeadSquaredTransientError(message))
         except requests.exceptions.SSLError as exc:
-            # A certificate that does not verify is not a passing fault: never retried, never ignored.
             reason = re.search(r"certificate verify failed:?[^'\")(]*", str(exc))
-            raise LeadSquaredError(
+            message = (
                 f"{what}: the TLS certificate of {base_url} was not accepted "
                 f"({reason.group(0).strip() if reason else type(exc).__name__}); check the connection's host"
-            ) from None
+            )
+            return Answer(Verdict.FAIL, error=LeadSquaredError(message))
         except (
             requests.ConnectionError,
             requests.exceptions.ChunkedEncodingError,
             requests.exceptions.ContentDecodingError,
         ) as exc:
             # Includes a connection dropped before or during the answer.
-            raise LeadSquaredTransientError(f"{what}: connection failed ({type(exc).__name__})") from None
+            message = f"{what}: connection failed ({type(exc).__name__})"
+            return Answer(Verdict.RETRY, error=LeadSquaredTransientError(message))
         self._latencies.append(time.monotonic() - started)
-        try:
-            payload = self.classify(response, what, base_url)
-        except LeadSquaredRateLimited:
-            raise
-        except LeadSquaredError:
-            self._confirm(budget, grant)  # refused, but not by the rate limit: the window held it
-            raise
-        self._confirm(budget, grant)
-        return payload
+        answer = classify(response, what, base_url=base_url, name=self.name, scrub=self.scrub)
+        if answer.verdict is not Verdict.RATE_LIMITED:
+            self._confirm(budget, grant)  # answered, refused or not, but not by the rate limit: the window held it
+        return answer
 
     def _note(self, grant: Grant) -> None:
         with self._stats_lock:
@@ -405,24 +445,54 @@ class LeadSquaredClient:
             )
         return True
 
-    def find_account_host(self, sent_to: str) -> bool:
-        """After a 401 from ``sent_to``, ask ``UserByAccessKey.Get`` (which answers on any
-        region's host) for the account's API host, and use it for the rest of the run.
+    def recall_account_host(self) -> None:
+        """Use the account's API host that another client of the account found, if any.
 
-        :return: True when the calls should go again (to a host other than ``sent_to``).
+        Read once per client from the budget's shared state (a dict, a file or Redis: no call),
+        so a task of an account whose connection names another region's host does not spend a
+        401 and a ``UserByAccessKey.Get`` to find what an earlier task found.
+        """
+        if self._host_recalled:
+            return  # every call asks; the lock is only for the first read
+        with self._host_lock:
+            if not self._host_recalled:
+                self._adopt_recalled_host(self.budget.recall(HOST_FACT))
+                # Set last: a thread that sees it set finds base_url settled.
+                self._host_recalled = True
+
+    def _adopt_recalled_host(self, recalled: Any) -> None:
+        # The shared state is checked like an answer: only a LeadSquared host is followed.
+        found = self.account_host_of({"LSQCommonServiceURLs": {"api": recalled}}) if recalled else None
+        if found is None or found == self.base_url:
+            return
+        self.log.warning(
+            "%s: using %s, the API host that UserByAccessKey.Get named for this account after %s "
+            "answered 401. Set the connection's host to %s",
+            self.name,
+            found,
+            self.base_url,
+            urlsplit(found).netloc,
+        )
+        self.base_url = found
+
+    def follow_account_host(self, sent_to: str) -> bool:
+        """After a 401 from ``sent_to``, ask ``UserByAccessKey.Get`` (which answers on any
+        region's host) for the account's API host, use it for the rest of the run, and share it
+        with every client of the account (see :meth:`recall_account_host`).
+
+        Asked at most once per client: threads meeting the 401 meanwhile wait for that answer.
+
+        :return: True when the call should go again (to a host other than ``sent_to``).
         """
         with self._host_lock:
             if self.base_url != sent_to:
                 return True  # another thread found it meanwhile
-            if self._host_checked:
+            if self._host_probed:
                 return False
-            self._host_checked = True
-            try:
-                user = self.attempt("GET", USER_PATH, what="UserByAccessKey.Get (finding the account's API host)")
-            except LeadSquaredError:
-                return False
-            found = self.account_host_of(user)
-            if found is None or found == self.base_url:
+            self._host_probed = True
+            user = self.attempt("GET", USER_PATH, what="UserByAccessKey.Get (finding the account's API host)")
+            found = self.account_host_of(user.payload) if user.verdict is Verdict.OK else None
+            if found is None or found == sent_to:
                 return False
             self.log.warning(
                 "%s: %s answered 401 but UserByAccessKey.Get names %s as this account's API host: using it "
@@ -433,6 +503,7 @@ class LeadSquaredClient:
                 urlsplit(found).netloc,
             )
             self.base_url = found
+            self.budget.remember(HOST_FACT, found)
             return True
 
     def account_host_of(self, user: Any) -> str | None:
@@ -455,60 +526,3 @@ class LeadSquaredClient:
             self.log.warning("%s: UserByAccessKey.Get names %s, not a LeadSquared host: not followed", self.name, api)
             return None
         return found
-
-    def classify(self, response: requests.Response, what: str, base_url: str | None = None) -> Any:
-        """Classify an answer: data, a rate limit, a fault worth retrying, or an error to report.
-
-        :param base_url: the host the call went to, for messages.
-        """
-        status = response.status_code
-        try:
-            payload: Any = response.json()
-        except ValueError:
-            payload = None
-        exception_type = payload.get("ExceptionType") if isinstance(payload, dict) else None
-        message = self.scrub(str(payload.get("ExceptionMessage") or "")) if isinstance(payload, dict) else ""
-        base_url = base_url or self.base_url
-        limited = status == 429 or exception_type == RATE_LIMIT_EXCEPTION
-        if (limited or "limit" in str(exception_type or "").lower()) and (
-            _DAILY.search(message) or "daily" in str(exception_type or "").lower()
-        ):
-            # A spent daily quota does not pass within a window: waiting it out would stall the task for hours.
-            raise LeadSquaredDailyLimitError(
-                f"{what}: LeadSquared says the account's calls for the day are spent: "
-                f"{message or exception_type or f'HTTP {status}'}. The quota resets with the day; "
-                "set the connection extra 'daily_call_cap' below it to leave room for the account's other uses"
-            )
-        if limited:
-            raise LeadSquaredRateLimited(message or f"HTTP {status}")
-        if status == 401:
-            raise LeadSquaredAuthError(
-                f"{what}: LeadSquared refused the keys (HTTP 401{': ' + message if message else ''}). "
-                f"Check the Access Key and Secret Key of {self.name}, and that "
-                f"its host ({base_url}) is your account's region host"
-            )
-        if status == 404:
-            raise LeadSquaredNotFoundError(
-                f"{what}: HTTP 404 from {base_url}: check the host of {self.name} (e.g. api-in21.leadsquared.com)"
-            )
-        if exception_type and str(exception_type).startswith("MX"):
-            # Application errors: retrying does not help (the rate limit is handled above).
-            raise LeadSquaredApiError(
-                f"{what}: LeadSquared answered {exception_type}: {message or '(no message)'} (HTTP {status})",
-                exception_type=str(exception_type),
-                status_code=status,
-            )
-        if status >= 500:
-            raise LeadSquaredTransientError(f"{what}: HTTP {status} from LeadSquared")
-        if status >= 400:
-            raise LeadSquaredApiError(
-                f"{what}: HTTP {status} from LeadSquared: {message or self.scrub(response.text[:200])}",
-                status_code=status,
-            )
-        if payload is None:
-            raise LeadSquaredTransientError(f"{what}: the answer (HTTP {status}) is not JSON")
-        if isinstance(payload, dict) and str(payload.get("Status", "")).lower() == "error":
-            raise LeadSquaredApiError(
-                f"{what}: LeadSquared answered an error: {message or '(no message)'}", status_code=status
-            )
-        return payload

@@ -36,6 +36,7 @@ lets them arrive late, next to the following window's first calls.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import tempfile
@@ -583,28 +584,33 @@ class RedisBudget:
 
 # -- one budget per account and process ------------------------------------------------------
 
-_BUDGETS: dict[tuple[Backend, str, Limit, int | None], CallBudget] = {}
+_BUDGETS: dict[tuple[Backend, str], CallBudget] = {}
 _BUDGETS_LOCK = threading.Lock()
 
 
 def get_budget(backend: Backend, account_key: str, limit: Limit, daily_cap: int | None = None) -> CallBudget:
     """Return the process-wide budget for one account, creating it on first use.
 
-    Hooks in the same process that use the same account share the returned object, so
-    threads of one task and tasks of one process never each believe they own the budget.
+    Hooks in the same process that use the same account share the returned object's state, so
+    threads of one task and tasks of one process never each believe they own the budget. Two
+    connections to one account that state different limits or caps share one state (the log,
+    the learned limit, the day's count), each read against its own figures.
 
     :param backend: where the state lives (:func:`parse_backend`).
     :param account_key: a hash naming the account (never the key itself).
     :param limit: the connection's limit and margin.
     :param daily_cap: the most calls per UTC day, or None.
     """
-    cache_key = (backend, account_key, limit, daily_cap)
     with _BUDGETS_LOCK:
-        budget = _BUDGETS.get(cache_key)
-        if budget is None:
-            budget = _make_budget(backend, account_key, limit, daily_cap)
-            _BUDGETS[cache_key] = budget
-        return budget
+        shared = _BUDGETS.get((backend, account_key))
+        if shared is None:
+            shared = _BUDGETS[(backend, account_key)] = _make_budget(backend, account_key, limit, daily_cap)
+    if shared.limit == limit and shared.daily_cap == daily_cap:
+        return shared
+    # A shallow copy holds the same state, lock and connection as the shared budget.
+    budget = copy.copy(shared)
+    budget.limit, budget.daily_cap = limit, daily_cap
+    return budget
 
 
 def _make_budget(backend: Backend, account_key: str, limit: Limit, daily_cap: int | None) -> CallBudget:

@@ -1,15 +1,16 @@
-"""The LeadSquared hook: authentication, paging, the account's rate limit and retries.
+"""The LeadSquared hook: the Airflow connection, its form, and the public methods.
 
 Operators never build requests; they ask this hook for activities and get them in the API's
-own shape, each exactly once.
+own shape, each exactly once. The hook composes the endpoints (:mod:`..endpoints`) with the
+pagers (:mod:`..paging`), the listing (:mod:`..listing`) and the loops of :mod:`..fetching`;
+the wire (budget, retries, the account's host) is the client's (:mod:`..client`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta, timezone
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,19 +19,17 @@ from airflow.exceptions import AirflowNotFoundException
 
 from airflow_provider_leadact.activity_types import read_activity_types
 from airflow_provider_leadact.airflow_compat import BaseHook, mask_secret
-from airflow_provider_leadact.client import STAT_NAMES, USER_PATH, LeadSquaredClient
+from airflow_provider_leadact.client import STAT_NAMES, LeadSquaredClient
 from airflow_provider_leadact.connection import (
     CONN_TYPE,
     LeadSquaredSettings,
     explain_unreadable,
     settings_from_connection,
 )
-from airflow_provider_leadact.exceptions import (
-    LeadSquaredApiError,
-    LeadSquaredConfigError,
-    LeadSquaredError,
-)
+from airflow_provider_leadact.endpoints import LEADS_PAGE_SIZE, LeadSquaredApi
+from airflow_provider_leadact.exceptions import LeadSquaredConfigError, LeadSquaredError
 from airflow_provider_leadact.extras import EXTRAS
+from airflow_provider_leadact.fetching import fetch_concurrently, modified_lead_ids
 from airflow_provider_leadact.listing import (
     ChangedActivities,
     ChangedListing,
@@ -42,8 +41,7 @@ from airflow_provider_leadact.listing import (
     is_complete_row,
     span_of_changes,
 )
-from airflow_provider_leadact.paging import ServerProfile, iter_activity_pages, record_count_of
-from airflow_provider_leadact.rate_limit import CallBudget
+from airflow_provider_leadact.paging import ServerProfile, iter_activity_pages
 from airflow_provider_leadact.records import API_FIELDS
 from airflow_provider_leadact.validation import (
     normalize_lead_ids,
@@ -51,15 +49,8 @@ from airflow_provider_leadact.validation import (
     validate_lead_id,
 )
 
-ACTIVITIES_PATH = "/v2/ProspectActivity.svc/Retrieve"
-RECENTLY_MODIFIED_PATH = "/v2/LeadManagement.svc/Leads.RecentlyModified"
-DATE_RANGE_PATH = "/v2/ProspectActivity.svc/RetrieveRecentlyModified"
-CHANGE_HISTORY_PATH = "/v2/ProspectActivity.svc/RetrieveActivityChange"
 #: The fields of an activity its record is made of: a listed row lacking one is fetched from its lead.
 RECORD_SOURCE_FIELDS: tuple[str, ...] = (*API_FIELDS, "Data", "ActivityFields")
-#: Leads.RecentlyModified returns at most this many leads per call.
-LEADS_PAGE_SIZE = 1000
-API_DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 #: ``on_page(lead_id, activities)``: called after each page of a lead.
 PageCallback = Callable[[str, int], None]
 #: Name of the listing's facts in the account's shared state (see :attr:`LeadSquaredHook.listing_profile`).
@@ -81,8 +72,10 @@ class LeadSquaredHook(BaseHook):
     learned from its answers, never configured (see :mod:`.paging`).
 
     This class is the Airflow face: the connection, the form, the public methods. The wire
-    (budget, retries, error mapping) is :class:`~airflow_provider_leadact.client.LeadSquaredClient`,
-    reachable as :attr:`client`.
+    (budget, retries, error mapping, the account's host) is
+    :class:`~airflow_provider_leadact.client.LeadSquaredClient`, reachable as :attr:`client`;
+    each endpoint is one method of :class:`~airflow_provider_leadact.endpoints.LeadSquaredApi`,
+    reachable as :attr:`api`.
 
     The connection is read on first use, never when the hook is created.
 
@@ -174,15 +167,15 @@ class LeadSquaredHook(BaseHook):
         """The HTTP client for this connection (created on first use)."""
         return LeadSquaredClient(self.settings, logger=self.log)
 
+    @cached_property
+    def api(self) -> LeadSquaredApi:
+        """The endpoints, one typed method each, over :attr:`client`."""
+        return LeadSquaredApi(self.client)
+
     @property
     def session(self) -> requests.Session:
         """The client's pooled session (keys in headers, never in the URL)."""
         return self.client.session
-
-    @property
-    def budget(self) -> CallBudget:
-        """The account's call budget, shared by every hook of this process with the same key."""
-        return self.client.budget
 
     @cached_property
     def profile(self) -> ServerProfile:
@@ -206,10 +199,6 @@ class LeadSquaredHook(BaseHook):
         if "client" in self.__dict__:
             self.client.close()
 
-    def _scrub(self, text: str) -> str:
-        # Without a client the connection was never read (or was refused): no key to remove.
-        return self.client.scrub(text) if "client" in self.__dict__ else text
-
     # -- API -------------------------------------------------------------------------------
 
     def test_connection(self) -> tuple[bool, str]:
@@ -228,21 +217,13 @@ class LeadSquaredHook(BaseHook):
         client = LeadSquaredClient(settings, logger=self.log, name="this connection")
         try:
             # Someone is waiting behind the UI's Test button: two short attempts, not a task's patience.
-            user = client.call(
-                "GET",
-                USER_PATH,
-                what=f"UserByAccessKey.Get on {settings.base_url}",
-                attempts=2,
-                timeout=min(10.0, settings.timeout_seconds),
-            )
+            user = LeadSquaredApi(client).user(attempts=2, timeout=min(10.0, settings.timeout_seconds))
         except LeadSquaredError as exc:
             return False, self._for_test(client.scrub(str(exc)))
         except Exception as exc:
             return False, self._for_test(client.scrub(f"{type(exc).__name__}: {exc}"))
         finally:
             client.close()
-        if not isinstance(user, dict):
-            return False, f"UserByAccessKey.Get on {settings.base_url} answered something other than a user"
         name = " ".join(str(user.get(k) or "") for k in ("FirstName", "LastName")).strip()
         email = user.get("EmailAddress")
         who = f"{name} <{email}>" if email else name or str(user.get("Id", "unknown user"))
@@ -250,7 +231,7 @@ class LeadSquaredHook(BaseHook):
         if found and found != settings.base_url:
             return True, (
                 f"Keys accepted by {settings.base_url} as {who}, but this account's API host is {found}: "
-                f"set the host to {urlsplit(found).netloc} (until then every run finds it after a 401)"
+                f"set the host to {urlsplit(found).netloc} (until then a task finds it after a 401)"
             )
         return True, f"Connected to {settings.base_url} as {who}"
 
@@ -275,27 +256,7 @@ class LeadSquaredHook(BaseHook):
     def _lead_activities(
         self, lead_id: str, event: int | None, get_file_url: bool, on_page: PageCallback | None = None
     ) -> Iterator[dict[str, Any]]:
-        params = {"leadId": lead_id}
-        if get_file_url:
-            params["getFileURL"] = "true"
-        what = f"activities of lead {lead_id}"
-
-        def fetch(offset: int, row_count: int) -> tuple[int | None, list[dict[str, Any]]]:
-            body: dict[str, Any] = {"Paging": {"Offset": str(offset), "RowCount": str(row_count)}}
-            if event is not None:
-                body["Parameter"] = {"ActivityEvent": event}
-            payload = self.client.post_json(
-                ACTIVITIES_PATH,
-                body,
-                params=params,
-                what=f"{what} (Offset {offset})",
-                expect="ProspectActivities",
-            )
-            rows = payload.get("ProspectActivities")
-            if not isinstance(rows, list) or not all(isinstance(r, dict) and "Id" in r for r in rows):
-                raise LeadSquaredApiError(f"{what}: ProspectActivities is not a list of activities")
-            return record_count_of(payload.get("RecordCount")), rows
-
+        fetch = partial(self.api.activities_page, lead_id, event=event, get_file_url=get_file_url)
         for page in iter_activity_pages(
             fetch,
             page_size=self.settings.page_size,
@@ -349,25 +310,7 @@ class LeadSquaredHook(BaseHook):
                 activities = changed_in_lead(activities, window, (floors or {}).get(lead_id))
             return list(activities)
 
-        pending: dict[Future[list[dict[str, Any]]], str] = {}
-        position = 0
-        pool = ThreadPoolExecutor(max_workers=self.settings.max_concurrency, thread_name_prefix="leadact")
-        try:
-            while position < len(ids) or pending:
-                # Refill up to the current target; it grows if calls turn out slow. Leads start
-                # together from the first: the budget paces their calls, and the paging reading
-                # is probed once for all of them (see paging.ServerProfile.claim_probe).
-                while position < len(ids) and len(pending) < self.concurrency():
-                    pending[pool.submit(one, ids[position])] = ids[position]
-                    position += 1
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    lead_id = pending.pop(future)
-                    yield lead_id, future.result()
-        finally:
-            # On a failure (or when the caller stops early) leads not yet started are dropped
-            # at once instead of being fetched for nothing; leads in flight finish their call.
-            pool.shutdown(wait=not pending, cancel_futures=True)
+        yield from fetch_concurrently(ids, one, concurrency=self.concurrency, max_workers=self.settings.max_concurrency)
 
     def get_recently_modified_lead_ids(self, from_date: datetime, to_date: datetime) -> list[str]:
         """Return the ids of leads modified in ``[from_date, to_date)``, oldest change first.
@@ -382,31 +325,10 @@ class LeadSquaredHook(BaseHook):
         start, end = _as_utc(from_date, "from_date"), _as_utc(to_date, "to_date")
         if end <= start:
             raise LeadSquaredConfigError(f"to_date ({end.isoformat()}) must be after from_date ({start.isoformat()})")
-        last = end - timedelta(seconds=1)
         what = f"leads modified from {start:%Y-%m-%d %H:%M:%S} to {end:%Y-%m-%d %H:%M:%S}"
-        ids: dict[str, None] = {}
-        for page_index in range(1, self.settings.max_pages + 1):
-            body = {
-                "Parameter": {"FromDate": start.strftime(API_DATE_FORMAT), "ToDate": last.strftime(API_DATE_FORMAT)},
-                "Columns": {"Include_CSV": "ProspectID,ModifiedOn"},
-                "Paging": {"PageIndex": page_index, "PageSize": LEADS_PAGE_SIZE},
-                "Sorting": {"ColumnName": "ModifiedOn", "Direction": "0"},
-            }
-            payload = self.client.post_json(
-                RECENTLY_MODIFIED_PATH, body, what=f"{what} (page {page_index})", expect="Leads"
-            )
-            leads = payload.get("Leads") or []
-            for lead in leads:
-                properties = {
-                    p.get("Attribute"): p.get("Value") for p in lead.get("LeadPropertyList", []) if isinstance(p, dict)
-                }
-                lead_id = properties.get("ProspectID")
-                if lead_id:
-                    ids.setdefault(str(lead_id).lower(), None)
-            total = record_count_of(payload.get("RecordCount"))
-            if not leads or len(leads) < LEADS_PAGE_SIZE or (total is not None and len(ids) >= total):
-                return list(ids)
-        raise LeadSquaredError(f"{what}: still paging after {self.settings.max_pages} pages")
+        # The API's bounds are inclusive at one-second resolution.
+        fetch_page = partial(self.api.leads_page, start, end - timedelta(seconds=1), what=what)
+        return modified_lead_ids(fetch_page, page_size=LEADS_PAGE_SIZE, max_pages=self.settings.max_pages, what=what)
 
     # -- what changed in a window ----------------------------------------------------------
 
@@ -426,43 +348,14 @@ class LeadSquaredHook(BaseHook):
 
     def _listing_calls(self, window: Window, event: int | None) -> tuple[FetchOrdered, FetchChanges]:
         """The two calls the listing pages with: one page of the date range, one of the change history."""
-        what = f"activities changed in {window}"
-
-        def fetch_range(
-            lo: str, hi: str, column: str, page_index: int, page_size: int, newest_first: bool = False
-        ) -> tuple[Any, list[Any]]:
-            parameter: dict[str, Any] = {"FromDate": lo, "ToDate": hi, "IncludeCustomFields": 1}
-            if event is not None:
-                parameter["ActivityEvent"] = event
-            body = {
-                "Parameter": parameter,
-                "Paging": {"PageIndex": page_index, "PageSize": page_size},
-                "Sorting": {"ColumnName": column, "Direction": 1 if newest_first else 0},
-            }
-            # Few attempts: a query the service cannot answer is asked again over a smaller span.
-            payload = self.client.call(
-                "POST",
-                DATE_RANGE_PATH,
-                body=body,
-                what=f"{what} (RetrieveRecentlyModified from {lo} to {hi} by {column}, page {page_index})",
-                expect="ProspectActivities",
-                attempts=min(LISTING_ATTEMPTS, self.settings.max_attempts),
-            )
-            return _count_and_rows(payload, "ProspectActivities", "Id", what)
-
-        def fetch_changes(lo: str, hi: str, page_index: int, page_size: int) -> tuple[Any, list[Any]]:
-            parameter: dict[str, Any] = {"FromDate": lo, "ToDate": hi}
-            if event is not None:
-                parameter["ActivityEvents"] = [event]
-            body = {"Parameter": parameter, "Paging": {"PageIndex": page_index, "PageSize": page_size}}
-            payload = self.client.post_json(
-                CHANGE_HISTORY_PATH,
-                body,
-                what=f"changes in {window} (RetrieveActivityChange, page {page_index})",
-                expect="Activities",
-            )
-            return _count_and_rows(payload, "Activities", None, f"changes in {window} (RetrieveActivityChange)")
-
+        # Few attempts: a query the service cannot answer is asked again over a smaller span.
+        fetch_range = partial(
+            self.api.date_range_page,
+            event=event,
+            what=f"activities changed in {window}",
+            attempts=min(LISTING_ATTEMPTS, self.settings.max_attempts),
+        )
+        fetch_changes = partial(self.api.change_history_page, event=event, what=f"changes in {window}")
         return fetch_range, fetch_changes
 
     def changed_listing(self, window: Window, event: int | None, *, complete: bool = True) -> ChangedListing:
@@ -560,14 +453,7 @@ class LeadSquaredHook(BaseHook):
 
         :raises LeadSquaredApiError: an answer that is not what the endpoint returns, naming it.
         """
-        return read_activity_types(self.client, self.log)
-
-
-def _count_and_rows(payload: Any, key: str, id_key: str | None, what: str) -> tuple[int | None, list[dict[str, Any]]]:
-    rows = payload.get(key)
-    if not isinstance(rows, list) or not all(isinstance(r, dict) and (id_key is None or id_key in r) for r in rows):
-        raise LeadSquaredApiError(f"{what}: {key} is not a list of activities")
-    return record_count_of(payload.get("RecordCount")), rows
+        return read_activity_types(self.api.activity_types, self.api.activity_fields, self.log)
 
 
 def _distributed_executor() -> str | None:

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import Asset, BaseOperator
 
 from airflow_provider_leadact import lineage
+from airflow_provider_leadact.endpoints import ACTIVITIES_PATH, DATE_RANGE_PATH
 from airflow_provider_leadact.exceptions import LeadSquaredConfigError
-from airflow_provider_leadact.hooks.leadsquared import ACTIVITIES_PATH, DATE_RANGE_PATH, LeadSquaredHook
+from airflow_provider_leadact.hooks.leadsquared import LeadSquaredHook
 from airflow_provider_leadact.listing import Window
 from airflow_provider_leadact.operators.deferral import DailyCapDeferrable
 from airflow_provider_leadact.operators.progress import FetchProgress, WindowProgress

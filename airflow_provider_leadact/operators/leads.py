@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_leadact import lineage
-from airflow_provider_leadact.hooks.leadsquared import DATE_RANGE_PATH, RECENTLY_MODIFIED_PATH, LeadSquaredHook
+from airflow_provider_leadact.endpoints import DATE_RANGE_PATH, RECENTLY_MODIFIED_PATH
+from airflow_provider_leadact.hooks.leadsquared import LeadSquaredHook
 from airflow_provider_leadact.listing import Window
 from airflow_provider_leadact.operators.deferral import DailyCapDeferrable
 from airflow_provider_leadact.operators.mapping import batches as fit_batches

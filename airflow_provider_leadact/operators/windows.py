@@ -12,8 +12,9 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_leadact import lineage
+from airflow_provider_leadact.endpoints import DATE_RANGE_PATH
 from airflow_provider_leadact.exceptions import LeadSquaredConfigError
-from airflow_provider_leadact.hooks.leadsquared import DATE_RANGE_PATH, LeadSquaredHook
+from airflow_provider_leadact.hooks.leadsquared import LeadSquaredHook
 from airflow_provider_leadact.listing import CHUNK, Window, utc_now
 from airflow_provider_leadact.operators.deferral import DailyCapDeferrable
 from airflow_provider_leadact.operators.mapping import windows as fit_windows

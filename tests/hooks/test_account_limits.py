@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from airflow_provider_leadact.endpoints import USER_PATH
 from airflow_provider_leadact.exceptions import LeadSquaredDailyCapReached, LeadSquaredDailyLimitError
 from tests.support.connections import connection_json
+from tests.support.sandbox import KEYS
 
 WORKER = Path(__file__).with_name("budget_worker.py")
 
@@ -126,6 +128,27 @@ def test_the_accounts_region_host_is_found_and_named(make_sandbox, make_hook, ca
     assert sandbox.stats()["wrong_host"] == 1  # one 401, then every call on the right host
     ok, message = hook.test_connection()
     assert ok and f"this account's API host is http://localhost:{sandbox.port}" in message
+
+
+def test_the_accounts_host_is_found_once_for_every_task_of_the_account(make_sandbox, tmp_path):
+    sandbox = make_sandbox(account_host="localhost", **KEYS)
+    ids = one_page_leads(sandbox, 4)
+    # 127.0.0.1 is "another region's host"; the tasks share a file budget, as on one worker.
+    conn = connection_json(sandbox.url, rate_limit_backend=f"file:{tmp_path}")
+    env = {**os.environ, "AIRFLOW_CONN_LSQ_REGION": conn, "PYTHONPATH": str(WORKER.parents[2])}
+    fetched, seen = {}, []
+    for task, chunk in enumerate((ids[:2], ids[2:])):
+        out = tmp_path / f"task{task}.json"
+        subprocess.run([sys.executable, str(WORKER), "lsq_region", str(out), *chunk], env=env, check=True, timeout=120)
+        fetched.update(json.loads(out.read_text())["activities"])
+        stats = sandbox.stats()
+        seen.append((stats["wrong_host"], stats["by_endpoint"].get(USER_PATH, 0)))
+    assert fetched == {i: sandbox.truth(i) for i in ids}
+    # The first task met the 401 (once per lead in flight) and asked UserByAccessKey.Get once;
+    # the second recalled the host: no 401, no UserByAccessKey.Get.
+    first_401s, first_users = seen[0]
+    assert first_401s >= 1 and first_users == 1
+    assert seen[1] == seen[0]
 
 
 def test_a_foreign_host_named_by_the_answer_is_not_followed(sandbox, make_hook):

@@ -22,13 +22,9 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_leadact.endpoints import ACTIVITIES_PATH, CHANGE_HISTORY_PATH, DATE_RANGE_PATH
 from airflow_provider_leadact.exceptions import LeadSquaredApiError
-from airflow_provider_leadact.hooks.leadsquared import (
-    ACTIVITIES_PATH,
-    CHANGE_HISTORY_PATH,
-    DATE_RANGE_PATH,
-    RECORD_SOURCE_FIELDS,
-)
+from airflow_provider_leadact.hooks.leadsquared import RECORD_SOURCE_FIELDS
 from airflow_provider_leadact.listing import Window
 from airflow_provider_leadact.records import flatten_activity
 from airflow_provider_leadact.sandbox import Sandbox

@@ -7,6 +7,7 @@ import logging
 
 import pytest
 
+from airflow_provider_leadact.endpoints import ACTIVITIES_PATH
 from airflow_provider_leadact.exceptions import (
     LeadSquaredApiError,
     LeadSquaredAuthError,
@@ -14,7 +15,6 @@ from airflow_provider_leadact.exceptions import (
     LeadSquaredNotFoundError,
     LeadSquaredTransientError,
 )
-from airflow_provider_leadact.hooks.leadsquared import ACTIVITIES_PATH
 
 
 def by_size(sandbox):
