@@ -27,6 +27,7 @@ from airflow_provider_leadact.activity_types import (
 from airflow_provider_leadact.client import USER_PATH, LeadSquaredClient
 from airflow_provider_leadact.exceptions import LeadSquaredApiError
 from airflow_provider_leadact.paging import record_count_of
+from airflow_provider_leadact.times import api_time
 
 ACTIVITIES_PATH = "/v2/ProspectActivity.svc/Retrieve"
 RECENTLY_MODIFIED_PATH = "/v2/LeadManagement.svc/Leads.RecentlyModified"
@@ -34,12 +35,9 @@ DATE_RANGE_PATH = "/v2/ProspectActivity.svc/RetrieveRecentlyModified"
 CHANGE_HISTORY_PATH = "/v2/ProspectActivity.svc/RetrieveActivityChange"
 #: Leads.RecentlyModified returns at most this many leads per call.
 LEADS_PAGE_SIZE = 1000
-#: How the lead endpoints read a time: UTC, to the second.
-API_DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 __all__ = [
     "ACTIVITIES_PATH",
-    "API_DATE_FORMAT",
     "CHANGE_HISTORY_PATH",
     "DATE_RANGE_PATH",
     "LEADS_PAGE_SIZE",
@@ -175,7 +173,7 @@ class LeadSquaredApi:
         :param what: what is listed, for messages.
         """
         body = {
-            "Parameter": {"FromDate": first.strftime(API_DATE_FORMAT), "ToDate": last.strftime(API_DATE_FORMAT)},
+            "Parameter": {"FromDate": api_time(first), "ToDate": api_time(last)},
             "Columns": {"Include_CSV": "ProspectID,ModifiedOn"},
             "Paging": {"PageIndex": page_index, "PageSize": LEADS_PAGE_SIZE},
             "Sorting": {"ColumnName": "ModifiedOn", "Direction": "0"},
