@@ -29,9 +29,9 @@ from airflow_provider_leadact.hooks.leadsquared import (
     DATE_RANGE_PATH,
     RECORD_SOURCE_FIELDS,
 )
-from airflow_provider_leadact.listing import Window
 from airflow_provider_leadact.records import flatten_activity
 from airflow_provider_leadact.sandbox import Sandbox
+from airflow_provider_leadact.validation import Window
 from tests.support.examples import DOCUMENTED_ACTIVITY, numbers_as_strings
 from tests.support.proxies import FailingLeadsProxy
 from tests.support.truth import flattened_changed, flattened_truth
