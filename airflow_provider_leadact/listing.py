@@ -50,7 +50,6 @@ from typing import Any, Protocol
 from airflow_provider_leadact.change_history import ChangeEntry, read_change_entry
 from airflow_provider_leadact.exceptions import (
     LeadSquaredApiError,
-    LeadSquaredConfigError,
     LeadSquaredPagingError,
     LeadSquaredRateLimited,
     LeadSquaredTransientError,
@@ -58,6 +57,7 @@ from airflow_provider_leadact.exceptions import (
 from airflow_provider_leadact.page_evidence import PageEvidence, proves_totals
 from airflow_provider_leadact.records import ACTIVITY_FIELDS, has_activity_fields
 from airflow_provider_leadact.times import api_time, parse_api_time
+from airflow_provider_leadact.validation import EventCode, FetchPlan, Window
 
 #: fetch(FromDate, ToDate, sort column, PageIndex, PageSize) -> (RecordCount or None, rows),
 #: rows sorted oldest first by the column.
@@ -80,80 +80,6 @@ MAX_CHANGES_PAGE_SIZE = 1000
 RECENT = timedelta(hours=1)
 _ONE_SECOND = timedelta(seconds=1)
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Window:
-    """A half-open time window ``[start, end)`` in UTC (naive datetimes, read as UTC).
-
-    Build it with :meth:`of`, which refuses what is not a window before any call.
-    """
-
-    start: datetime
-    end: datetime
-
-    @classmethod
-    def of(cls, start: Any, end: Any, names: tuple[str, str] = ("from_date", "to_date")) -> Window:
-        """Check and normalise a window from datetimes (naive ones are UTC) or their ISO text.
-
-        :param names: the parameters the bounds came from, for messages.
-        :raises LeadSquaredConfigError: for a value that is not a date and time, or a window
-            that is empty or reversed.
-        """
-        lo, hi = _to_utc(start, names[0]), _to_utc(end, names[1])
-        if hi <= lo:
-            which = "empty" if hi == lo else "reversed"
-            raise LeadSquaredConfigError(
-                f"the window from {lo.isoformat(sep=' ')} to {hi.isoformat(sep=' ')} (UTC) is {which}: "
-                f"{names[1]} must be after {names[0]} "
-                "(e.g. {{ data_interval_start }} to {{ data_interval_end }})"
-            )
-        return cls(lo, hi)
-
-    def __contains__(self, moment: object) -> bool:
-        return isinstance(moment, datetime) and self.start <= moment < self.end
-
-    def chunks(self, size: timedelta = CHUNK) -> list[Window]:
-        """Split into consecutive windows of at most ``size``."""
-        out, lo = [], self.start
-        while lo < self.end:
-            hi = min(self.end, lo + size)
-            out.append(Window(lo, hi))
-            lo = hi
-        return out
-
-    def iso(self) -> dict[str, str]:
-        """The window as ``{"from_date", "to_date"}`` ISO texts (UTC), e.g. for a mapped task's kwargs."""
-        return {"from_date": self.start.isoformat() + "+00:00", "to_date": self.end.isoformat() + "+00:00"}
-
-    def __str__(self) -> str:
-        return f"[{self.start.isoformat(sep=' ')}, {self.end.isoformat(sep=' ')})"
-
-
-def _to_utc(value: Any, name: str) -> datetime:
-    if isinstance(value, str):
-        text = value.strip()
-        if not text:
-            raise LeadSquaredConfigError(
-                f"{name} is empty (did its template render to nothing?): pass a date and time such as "
-                "'{{ data_interval_start }}' or 2025-01-03T00:00:00+00:00"
-            )
-        try:
-            import pendulum
-
-            parsed: Any = pendulum.parse(text, tz="UTC")
-        except (ValueError, TypeError) as err:  # pendulum's ParserError is a ValueError
-            raise LeadSquaredConfigError(f"{name} {text!r} is not a date and time: {err}") from None
-        if not isinstance(parsed, datetime):
-            raise LeadSquaredConfigError(f"{name} {text!r} is not a date and time (e.g. 2025-01-03T00:00:00+00:00)")
-        value = parsed
-    if not isinstance(value, datetime):
-        raise LeadSquaredConfigError(
-            f"{name} must be a date and time (e.g. '{{{{ data_interval_start }}}}'), got {value!r}"
-        )
-    utc = value.astimezone(timezone.utc) if value.tzinfo else value
-    # A plain datetime (not pendulum's subclass), so that differences are plain timedeltas.
-    return datetime(utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond)
 
 
 def _floor_second(moment: datetime) -> datetime:
@@ -651,7 +577,7 @@ def iter_change_history(
     profile = ListingProfile()
     size = min(page_size, MAX_CHANGES_PAGE_SIZE)
     calls = 0
-    for chunk in window.chunks():
+    for chunk in window.chunks(CHUNK):
         got, page_index = 0, 0
         while True:
             if calls >= max_pages:
@@ -712,9 +638,17 @@ class ChangedActivities:
     activities: int = 0
     named: int = 0
 
-    def lead_floors(self) -> dict[str, str | None]:
+    def lead_floors(self) -> FetchPlan:
         """Each changed lead and its floor (see :class:`LeadPlan`), in the order found."""
-        return {lead: plan.floor for lead, plan in self.leads.items()}
+        return plan_of(self.leads)
+
+
+def plan_of(plans: Mapping[str, LeadPlan]) -> FetchPlan:
+    """The leads of the listing's plans, each with its floor: what to fetch per lead.
+
+    The listing's leads come from the API's answers, not from a user: they are taken as they are.
+    """
+    return FetchPlan((lead, plan.floor) for lead, plan in plans.items())
 
 
 def row_lead(row: Mapping[str, Any], where: str) -> str:
@@ -739,6 +673,8 @@ class ChangedListing:
     activity is written twice.
 
     :param complete: whether a listed row carries every field a record is made of.
+    :param event: the event code the listing's calls ask for (None: every activity); the
+        planned leads are fetched with it too.
     """
 
     def __init__(
@@ -751,10 +687,11 @@ class ChangedListing:
         profile: ListingProfile,
         max_pages: int,
         complete: Callable[[Mapping[str, Any]], bool],
+        event: EventCode | None = None,
     ) -> None:
         self.fetch_range, self.fetch_changes = fetch_range, fetch_changes
         self.window, self.page_size, self.profile, self.max_pages = window, page_size, profile, max_pages
-        self.complete = complete
+        self.complete, self.event = complete, event
         #: The leads to fetch within the window, each with its plan.
         self.refetch: dict[str, LeadPlan] = {}
         #: Rows listed, complete rows written straight away, change entries read.

@@ -1,4 +1,9 @@
-"""Validation of user input, done before any API call.
+"""Validation of user input, done before any API call, and the typed values it gives.
+
+Every value a user hands the provider (an operator argument, a parameter of a hook's public
+method) is checked here, once, where it enters, and becomes a typed value that inner code
+takes as it is: :class:`LeadIds`, :class:`EventCode`, :class:`Window` and :class:`FetchPlan`
+(the leads to fetch, each with its floor).
 
 Lead ids arrive in many shapes (a list from XCom, nested lists from mapped upstream tasks, a
 single id, a comma- or newline-separated string from a UI ``Param``); they are flattened,
@@ -12,10 +17,13 @@ from __future__ import annotations
 import ast
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from airflow_provider_leadact.exceptions import LeadSquaredConfigError
+from airflow_provider_leadact.times import parse_api_time
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _SPLIT = re.compile(r"[,\s;]+")
@@ -52,21 +60,32 @@ def validate_lead_id(lead_id: Any) -> str:
     return value.lower()
 
 
-def validate_activity_event(activity_event: Any) -> int | None:
-    """Return the activity event code as an int, or None for every activity type.
+class EventCode(int):
+    """An activity event code (e.g. 201), already checked.
+
+    Only :func:`validate_activity_event` makes one from user input; it is an ``int`` in every
+    other respect (in a request body, a log line, XCom).
+    """
+
+
+def validate_activity_event(activity_event: Any) -> EventCode | None:
+    """Return the activity event code, or None for every activity type.
 
     Strings of digits are accepted because UI ``Param`` values and templates render to strings.
+    An :class:`EventCode` is returned as it is.
 
     :raises LeadSquaredConfigError: when the value is not an integer.
     """
+    if isinstance(activity_event, EventCode):
+        return activity_event
     if activity_event is None or activity_event == "":
         return None
     if isinstance(activity_event, bool):
         raise LeadSquaredConfigError(f"activity_event must be an integer event code, got {activity_event!r}")
     if isinstance(activity_event, int):
-        return activity_event
+        return EventCode(activity_event)
     if isinstance(activity_event, str) and re.fullmatch(r"\s*-?\d+\s*", activity_event):
-        return int(activity_event)
+        return EventCode(int(activity_event))
     raise LeadSquaredConfigError(
         f"activity_event must be an integer event code (e.g. 201), got {_shorten(repr(activity_event))}"
     )
@@ -159,6 +178,149 @@ def parse_lead_ids(value: Any) -> LeadIds:
             except (ValueError, SyntaxError):
                 continue
     return normalize_lead_ids(value)
+
+
+class FetchPlan(dict[str, "str | None"]):
+    """The leads to fetch, checked, in first-seen order, each with its floor (or None).
+
+    A floor is the ``CreatedOn`` of the lead's oldest activity changed in a window (an API
+    time, ``YYYY-MM-DD HH:MM:SS``): with that window, paging the lead stops at its first
+    activity created before it. None reads the lead to its end. Made from user input by
+    :func:`plan_leads` or :func:`parse_fetch_plan`, and from the listing's own plans (see
+    :func:`airflow_provider_leadact.listing.plan_of`); a dict, so it is JSON as it is.
+    """
+
+
+def plan_leads(lead_ids: Any, floors: Mapping[Any, Any] | None = None) -> FetchPlan:
+    """Check lead ids and their floors into a :class:`FetchPlan`.
+
+    :param lead_ids: lead ids in any shape :func:`normalize_lead_ids` accepts (a
+        :class:`FetchPlan` is returned as it is).
+    :param floors: each lead's floor by lead id (ids in any case); floors of leads not in
+        ``lead_ids`` are ignored; None for no floor.
+    :raises LeadSquaredConfigError: for a bad lead id, or a floor that is not an API time.
+    """
+    if isinstance(lead_ids, FetchPlan):
+        return lead_ids
+    ids = normalize_lead_ids(lead_ids)
+    checked: dict[str, Any] = {}
+    for key, floor in (floors or {}).items():
+        if floor is not None and parse_api_time(floor) is None:
+            raise LeadSquaredConfigError(
+                f"lead {key}: floor {floor!r} is not an API time (YYYY-MM-DD HH:MM:SS); pass the mapping "
+                "LeadSquaredChangedLeadsOperator returns, or a list of lead ids"
+            )
+        checked[str(key).strip().lower()] = floor
+    return FetchPlan((lead, checked.get(lead)) for lead in ids)
+
+
+def parse_fetch_plan(value: Any, *, floors: bool) -> FetchPlan:
+    """Rendered ``lead_ids`` of an activities operator as a :class:`FetchPlan`.
+
+    Both shapes the lead-listing operators put in XCom are accepted: a mapping
+    ``{lead id: floor}`` (what ``LeadSquaredChangedLeadsOperator`` returns per batch; floors
+    are API times or None) and a list of lead ids (``LeadSquaredRecentlyModifiedLeadsOperator``),
+    besides every shape :func:`parse_lead_ids` reads.
+
+    :param floors: whether a mapping is accepted (the floors only mean something with a window);
+        without, a mapping is refused as :func:`normalize_lead_ids` refuses it.
+    """
+    if isinstance(value, FetchPlan):
+        return value
+    if floors and isinstance(value, Mapping):
+        return plan_leads(list(value), value)
+    return plan_leads(parse_lead_ids(value))
+
+
+@dataclass(frozen=True)
+class Window:
+    """A half-open time window ``[start, end)`` in UTC (naive datetimes, read as UTC).
+
+    Build it with :meth:`of`, which refuses what is not a window before any call.
+    """
+
+    start: datetime
+    end: datetime
+
+    @classmethod
+    def of(cls, start: Any, end: Any, names: tuple[str, str] = ("from_date", "to_date")) -> Window:
+        """Check and normalise a window from datetimes (naive ones are UTC) or their ISO text.
+
+        :param names: the parameters the bounds came from, for messages.
+        :raises LeadSquaredConfigError: for a value that is not a date and time, or a window
+            that is empty or reversed.
+        """
+        lo, hi = _to_utc(start, names[0]), _to_utc(end, names[1])
+        if hi <= lo:
+            which = "empty" if hi == lo else "reversed"
+            raise LeadSquaredConfigError(
+                f"the window from {lo.isoformat(sep=' ')} to {hi.isoformat(sep=' ')} (UTC) is {which}: "
+                f"{names[1]} must be after {names[0]} "
+                "(e.g. {{ data_interval_start }} to {{ data_interval_end }})"
+            )
+        return cls(lo, hi)
+
+    def __contains__(self, moment: object) -> bool:
+        return isinstance(moment, datetime) and self.start <= moment < self.end
+
+    def chunks(self, size: timedelta) -> list[Window]:
+        """Split into consecutive windows of at most ``size``."""
+        out, lo = [], self.start
+        while lo < self.end:
+            hi = min(self.end, lo + size)
+            out.append(Window(lo, hi))
+            lo = hi
+        return out
+
+    def iso(self) -> dict[str, str]:
+        """The window as ``{"from_date", "to_date"}`` ISO texts (UTC), e.g. for a mapped task's kwargs."""
+        return {"from_date": self.start.isoformat() + "+00:00", "to_date": self.end.isoformat() + "+00:00"}
+
+    def __str__(self) -> str:
+        return f"[{self.start.isoformat(sep=' ')}, {self.end.isoformat(sep=' ')})"
+
+
+def _to_utc(value: Any, name: str) -> datetime:
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            raise LeadSquaredConfigError(
+                f"{name} is empty (did its template render to nothing?): pass a date and time such as "
+                "'{{ data_interval_start }}' or 2025-01-03T00:00:00+00:00"
+            )
+        try:
+            import pendulum
+
+            parsed: Any = pendulum.parse(text, tz="UTC")
+        except (ValueError, TypeError) as err:  # pendulum's ParserError is a ValueError
+            raise LeadSquaredConfigError(f"{name} {text!r} is not a date and time: {err}") from None
+        if not isinstance(parsed, datetime):
+            raise LeadSquaredConfigError(f"{name} {text!r} is not a date and time (e.g. 2025-01-03T00:00:00+00:00)")
+        value = parsed
+    if not isinstance(value, datetime):
+        raise LeadSquaredConfigError(
+            f"{name} must be a date and time (e.g. '{{{{ data_interval_start }}}}'), got {value!r}"
+        )
+    utc = value.astimezone(timezone.utc) if value.tzinfo else value
+    # A plain datetime (not pendulum's subclass), so that differences are plain timedeltas.
+    return datetime(utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond)
+
+
+def optional_window(start: Any, end: Any, names: tuple[str, str] = ("changed_from", "changed_to")) -> Window | None:
+    """The window of two optional bounds (see :meth:`Window.of`); None when neither is given.
+
+    :raises LeadSquaredConfigError: when only one is given, or they are not a window (empty,
+        reversed, not dates, a template rendering to nothing).
+    """
+    if start is None and end is None:
+        return None
+    if start is None or end is None:
+        missing = names[0] if start is None else names[1]
+        raise LeadSquaredConfigError(
+            f"{missing} is missing: give both {names[0]} and {names[1]} (e.g. '{{{{ data_interval_start }}}}' "
+            "and '{{ data_interval_end }}'), or neither for every activity"
+        )
+    return Window.of(start, end, names=names)
 
 
 def _shorten(text: str, limit: int = 60) -> str:

@@ -47,7 +47,7 @@ def old_dag(hook: Any, start: datetime, end: datetime) -> dict[str, dict[str, An
 
 
 def per_lead(hook: Any, start: datetime, end: datetime) -> dict[str, dict[str, Any]]:
-    from airflow_provider_leadact.listing import Window
+    from airflow_provider_leadact.validation import Window
 
     floors = hook.get_changed_lead_ids(start, end)
     if not floors:

@@ -33,10 +33,10 @@ CONN_ID = "lsq_scale"
 
 def main(path: str, start: str, end: str, out: str) -> dict[str, Any]:
     from airflow_provider_leadact.hooks.leadsquared import LeadSquaredHook
-    from airflow_provider_leadact.listing import Window
     from airflow_provider_leadact.operators.mapping import windows
     from airflow_provider_leadact.records import flatten_activity
     from airflow_provider_leadact.sandbox.date_range import DigestBuilder
+    from airflow_provider_leadact.validation import Window
 
     whole = Window.of(start, end)
     digest = DigestBuilder()  # streamed: the run's memory is the pipeline's, not the check's

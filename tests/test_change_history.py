@@ -15,7 +15,8 @@ import pytest
 
 from airflow_provider_leadact.change_history import ChangeEntry, read_change_entry
 from airflow_provider_leadact.exceptions import LeadSquaredApiError
-from airflow_provider_leadact.listing import ListingProfile, Window, iter_change_history, list_changed
+from airflow_provider_leadact.listing import ListingProfile, iter_change_history, list_changed
+from airflow_provider_leadact.validation import Window
 
 #: The documented example entry, as the documentation gives it (the rest of it is cut off).
 DOCUMENTED = {

@@ -22,7 +22,6 @@ from airflow_provider_leadact.listing import (
     MODIFIED_ON,
     ChangedListing,
     ListingProfile,
-    Window,
     api_time,
     changed_in_lead,
     iter_changed_rows,
@@ -30,6 +29,7 @@ from airflow_provider_leadact.listing import (
     parse_api_time,
 )
 from airflow_provider_leadact.sandbox.page_readings import index_page_of
+from airflow_provider_leadact.validation import Window
 
 T0 = datetime(2025, 1, 1)
 NOW = datetime(2025, 6, 1)  # edits made while paging land here, after every window

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
 
 from airflow_provider_leadact.exceptions import LeadSquaredConfigError
 from airflow_provider_leadact.validation import (
+    EventCode,
+    FetchPlan,
     LeadIds,
+    Window,
     normalize_lead_ids,
+    optional_window,
+    parse_fetch_plan,
     parse_lead_ids,
+    plan_leads,
     validate_activity_event,
     validate_lead_id,
 )
@@ -102,3 +109,54 @@ def test_validated_ids_are_not_validated_again(monkeypatch):
 @pytest.mark.parametrize("text", [f"['{A}', '{B}']", f'["{A}", "{B}"]'])
 def test_a_list_rendered_as_text_is_read_back(text):
     assert parse_lead_ids(text) == [A, B]
+
+
+def test_an_event_code_is_checked_once_and_stays_an_int():
+    event = validate_activity_event(" 201 ")
+    assert isinstance(event, EventCode) and event == 201
+    assert validate_activity_event(event) is event
+    # In a request body and in XCom it is the plain number.
+    assert json.dumps({"ActivityEvent": event}) == '{"ActivityEvent": 201}'
+
+
+FLOOR = "2025-01-03 10:00:00"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        # LeadSquaredChangedLeadsOperator's batch: {lead id: floor}, floors API times or None.
+        ({A: FLOOR, B.upper(): None}, {A: FLOOR, B: None}),
+        # LeadSquaredRecentlyModifiedLeadsOperator's batch: a list of ids, no floors.
+        ([A, B], {A: None, B: None}),
+        (f"{A},{B}", {A: None, B: None}),
+    ],
+)
+def test_a_fetch_plan_reads_both_xcom_shapes(value, expected):
+    plan = parse_fetch_plan(value, floors=True)
+    assert isinstance(plan, FetchPlan) and plan == expected and list(plan) == list(expected)
+    # What XCom stores (JSON) reads back to the same plan.
+    assert parse_fetch_plan(json.loads(json.dumps(value)), floors=True) == expected
+    assert parse_fetch_plan(plan, floors=True) is plan
+
+
+def test_a_fetch_plan_refuses_a_mapping_without_a_window_and_bad_floors():
+    with pytest.raises(LeadSquaredConfigError, match="got a mapping"):
+        parse_fetch_plan({A: FLOOR}, floors=False)
+    with pytest.raises(LeadSquaredConfigError, match="floor 'yesterday' is not an API time"):
+        parse_fetch_plan({A: "yesterday"}, floors=True)
+    with pytest.raises(LeadSquaredConfigError, match="are not valid: 'nope'"):
+        parse_fetch_plan({"nope": FLOOR}, floors=True)
+
+
+def test_plan_leads_takes_floors_by_any_case_and_ignores_other_leads():
+    plan = plan_leads([A], {A.upper(): FLOOR, B: FLOOR})
+    assert plan == {A: FLOOR}
+
+
+def test_an_optional_window_needs_both_bounds_or_neither():
+    assert optional_window(None, None) is None
+    window = optional_window("2025-01-03", "2025-01-04")
+    assert isinstance(window, Window) and str(window) == "[2025-01-03 00:00:00, 2025-01-04 00:00:00)"
+    with pytest.raises(LeadSquaredConfigError, match="changed_to is missing: give both changed_from and changed_to"):
+        optional_window("2025-01-03", None)

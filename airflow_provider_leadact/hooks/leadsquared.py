@@ -9,7 +9,7 @@ the wire (budget, retries, the account's host) is the client's (:mod:`..client`)
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from functools import cached_property, partial
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,15 +36,18 @@ from airflow_provider_leadact.listing import (
     FetchChanges,
     FetchOrdered,
     ListingProfile,
-    Window,
     changed_in_lead,
     is_complete_row,
+    plan_of,
     span_of_changes,
 )
 from airflow_provider_leadact.paging import ServerProfile, iter_activity_pages
 from airflow_provider_leadact.records import API_FIELDS
 from airflow_provider_leadact.validation import (
-    normalize_lead_ids,
+    EventCode,
+    FetchPlan,
+    Window,
+    plan_leads,
     validate_activity_event,
     validate_lead_id,
 )
@@ -254,7 +257,7 @@ class LeadSquaredHook(BaseHook):
         return self._lead_activities(lead_id, event, get_file_url)
 
     def _lead_activities(
-        self, lead_id: str, event: int | None, get_file_url: bool, on_page: PageCallback | None = None
+        self, lead_id: str, event: EventCode | None, get_file_url: bool, on_page: PageCallback | None = None
     ) -> Iterator[dict[str, Any]]:
         fetch = partial(self.api.activities_page, lead_id, event=event, get_file_url=get_file_url)
         for page in iter_activity_pages(
@@ -299,32 +302,68 @@ class LeadSquaredHook(BaseHook):
         :param on_page: called as ``on_page(lead_id, activities)`` after each page (from the
             fetching threads), e.g. to log progress while a long lead is being paged.
         :param checked: the ids came from the API (a listing), not from a user: taken as they are.
+        :raises LeadSquaredConfigError: for a bad lead id, floor or event code, before any call.
         """
-        ids = list(lead_ids) if checked else normalize_lead_ids(lead_ids)
+        if checked:
+            plan = FetchPlan((str(lead_id), (floors or {}).get(lead_id)) for lead_id in lead_ids)
+        else:
+            plan = plan_leads(lead_ids, floors)
         event = validate_activity_event(activity_event)
+        yield from self.iter_planned_activities(plan, event, get_file_url, window, on_page=on_page)
+
+    def iter_planned_activities(
+        self,
+        plan: FetchPlan,
+        event: EventCode | None = None,
+        get_file_url: bool = False,
+        window: Window | None = None,
+        *,
+        on_page: PageCallback | None = None,
+    ) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+        """Fetch planned leads concurrently, yielding ``(lead_id, activities)`` as each completes.
+
+        The one per-lead fetcher: :meth:`iter_leads_activities` (ids from a user) and
+        :meth:`iter_listing_activities` (leads the listing planned) both end here, with values
+        already checked. Leads run in a bounded pool drawing on the account's budget; a lead
+        that fails after its retries stops the iteration with an error naming it (leads already
+        yielded stay yielded).
+
+        :param plan: the leads, each with its floor (see
+            :func:`~airflow_provider_leadact.validation.plan_leads`).
+        :param event: only activities of this event code; None for all.
+        :param get_file_url: ask for the URLs of files uploaded to custom objects.
+        :param window: only activities whose ``ModifiedOn`` lies in this window; each lead
+            stops paging at its floor. None for every activity (floors are not used).
+        :param on_page: called as ``on_page(lead_id, activities)`` after each page.
+        """
+        ids = list(plan)
         self.settings  # noqa: B018 - read the connection (and refuse a bad one) before any thread starts
 
         def one(lead_id: str) -> list[dict[str, Any]]:
             activities = self._lead_activities(lead_id, event, get_file_url, on_page)
             if window is not None:
-                activities = changed_in_lead(activities, window, (floors or {}).get(lead_id))
+                activities = changed_in_lead(activities, window, plan[lead_id])
             return list(activities)
 
         yield from fetch_concurrently(ids, one, concurrency=self.concurrency, max_workers=self.settings.max_concurrency)
 
-    def get_recently_modified_lead_ids(self, from_date: datetime, to_date: datetime) -> list[str]:
+    def get_recently_modified_lead_ids(self, from_date: Any, to_date: Any) -> list[str]:
         """Return the ids of leads modified in ``[from_date, to_date)``, oldest change first.
 
-        Uses ``Leads.RecentlyModified`` (Get Leads by Date Range), paged, under the same budget.
-        The API's bounds are inclusive at one-second resolution, so the end is sent as
-        ``to_date`` minus one second.
-
-        :param from_date: start of the interval (naive datetimes are taken as UTC).
+        :param from_date: start of the interval (a datetime, naive is UTC, or ISO text).
         :param to_date: end of the interval, excluded.
+        :raises LeadSquaredConfigError: for a window that is empty, reversed or not dates, before any call.
         """
-        start, end = _as_utc(from_date, "from_date"), _as_utc(to_date, "to_date")
-        if end <= start:
-            raise LeadSquaredConfigError(f"to_date ({end.isoformat()}) must be after from_date ({start.isoformat()})")
+        return self.recently_modified_lead_ids(Window.of(from_date, to_date))
+
+    def recently_modified_lead_ids(self, window: Window) -> list[str]:
+        """Return the ids of leads modified in ``window``, oldest change first.
+
+        Uses ``Leads.RecentlyModified`` (Get Leads by Date Range), paged, under the same budget.
+        The API's bounds are inclusive at one-second resolution, so the end is sent as the
+        window's end minus one second.
+        """
+        start, end = window.start, window.end
         what = f"leads modified from {start:%Y-%m-%d %H:%M:%S} to {end:%Y-%m-%d %H:%M:%S}"
         # The API's bounds are inclusive at one-second resolution.
         fetch_page = partial(self.api.leads_page, start, end - timedelta(seconds=1), what=what)
@@ -346,7 +385,7 @@ class LeadSquaredHook(BaseHook):
         profile.on_change = lambda learned: budget.remember(LISTING_FACTS, learned.facts())
         return profile
 
-    def _listing_calls(self, window: Window, event: int | None) -> tuple[FetchOrdered, FetchChanges]:
+    def _listing_calls(self, window: Window, event: EventCode | None) -> tuple[FetchOrdered, FetchChanges]:
         """The two calls the listing pages with: one page of the date range, one of the change history."""
         # Few attempts: a query the service cannot answer is asked again over a smaller span.
         fetch_range = partial(
@@ -358,7 +397,7 @@ class LeadSquaredHook(BaseHook):
         fetch_changes = partial(self.api.change_history_page, event=event, what=f"changes in {window}")
         return fetch_range, fetch_changes
 
-    def changed_listing(self, window: Window, event: int | None, *, complete: bool = True) -> ChangedListing:
+    def changed_listing(self, window: Window, event: EventCode | None, *, complete: bool = True) -> ChangedListing:
         """A :class:`~airflow_provider_leadact.listing.ChangedListing` of ``window`` through this hook's client.
 
         :param complete: take listed rows that carry every record field as they are; False to
@@ -374,6 +413,7 @@ class LeadSquaredHook(BaseHook):
             profile=self.listing_profile,
             max_pages=settings.max_pages,
             complete=(lambda row: is_complete_row(row, RECORD_SOURCE_FIELDS)) if complete else (lambda row: False),
+            event=event,
         )
 
     def list_changed(self, from_date: Any, to_date: Any, activity_event: Any = None) -> ChangedActivities:
@@ -413,18 +453,22 @@ class LeadSquaredHook(BaseHook):
 
         :param listing: a listing of the same window to read its counters from afterwards
             (see :meth:`changed_listing`); one is made when None.
+        :raises LeadSquaredConfigError: for a window or event code that is not one, before any call.
         """
         window = Window.of(from_date, to_date)
         event = validate_activity_event(activity_event)
-        listing = listing or self.changed_listing(window, event)
+        yield from self.iter_listing_activities(listing or self.changed_listing(window, event))
+
+    def iter_listing_activities(self, listing: ChangedListing) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Yield ``(lead_id, activity)`` for every activity of a listing made by :meth:`changed_listing`.
+
+        As :meth:`iter_changed_activities`, for a window and event code already checked.
+        """
         yield from listing.rows()
         plans = listing.refetch
         if not plans:
             return
-        floors = {lead: plan.floor for lead, plan in plans.items()}
-        for lead, activities in self.iter_leads_activities(
-            list(plans), activity_event=event, window=window, floors=floors, checked=True
-        ):
+        for lead, activities in self.iter_planned_activities(plan_of(plans), listing.event, window=listing.window):
             for activity in activities:
                 if listing.keep(plans[lead], activity):
                     yield lead, activity
@@ -436,7 +480,10 @@ class LeadSquaredHook(BaseHook):
         :func:`~airflow_provider_leadact.listing.span_of_changes`); the whole window when the
         server's listing does not filter on ``ModifiedOn``.
         """
-        window = Window.of(from_date, to_date)
+        return self.change_span_of(Window.of(from_date, to_date))
+
+    def change_span_of(self, window: Window) -> Window | None:
+        """As :meth:`change_span`, for a window already checked."""
         fetch_range, _ = self._listing_calls(window, None)
         return span_of_changes(fetch_range, window, profile=self.listing_profile, max_pages=self.settings.max_pages)
 
@@ -468,11 +515,3 @@ def _distributed_executor() -> str | None:
         if any(kind in name.strip().rsplit(".", 1)[-1] for kind in DISTRIBUTED_EXECUTORS):
             return name.strip()
     return None
-
-
-def _as_utc(value: datetime, name: str) -> datetime:
-    if not isinstance(value, datetime):
-        raise LeadSquaredConfigError(f"{name} must be a datetime, got {value!r}")
-    if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)

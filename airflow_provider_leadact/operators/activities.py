@@ -13,16 +13,14 @@ the activities changed in a window, listed directly
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Asset, BaseOperator
 
 from airflow_provider_leadact import lineage
 from airflow_provider_leadact.endpoints import ACTIVITIES_PATH, DATE_RANGE_PATH
-from airflow_provider_leadact.exceptions import LeadSquaredConfigError
 from airflow_provider_leadact.hooks.leadsquared import LeadSquaredHook
-from airflow_provider_leadact.listing import Window
 from airflow_provider_leadact.operators.deferral import DailyCapDeferrable
 from airflow_provider_leadact.operators.progress import FetchProgress, WindowProgress
 from airflow_provider_leadact.records import RECORD_COLUMNS, flatten_activity
@@ -31,46 +29,18 @@ from airflow_provider_leadact.sinks.formats import validate_file_format
 from airflow_provider_leadact.sinks.object_storage import ObjectStorageSink, asset_for_path, check_storage_path
 from airflow_provider_leadact.sinks.sql import DEFAULT_TABLE, SqlSink, sql_asset, validate_table_name
 from airflow_provider_leadact.times import parse_api_time
-from airflow_provider_leadact.validation import parse_lead_ids, validate_activity_event
+from airflow_provider_leadact.validation import (
+    EventCode,
+    Window,
+    optional_window,
+    parse_fetch_plan,
+    validate_activity_event,
+)
 
 if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
     from openlineage.client.event_v2 import Dataset
-
-
-def parse_window(changed_from: Any, changed_to: Any) -> Window | None:
-    """The rendered window of ``changed_from``/``changed_to``; None when neither is given.
-
-    :raises LeadSquaredConfigError: when only one is given, or they are not a window (empty,
-        reversed, not dates, a template rendering to nothing).
-    """
-    if changed_from is None and changed_to is None:
-        return None
-    if changed_from is None or changed_to is None:
-        missing = "changed_from" if changed_from is None else "changed_to"
-        raise LeadSquaredConfigError(
-            f"{missing} is missing: give both changed_from and changed_to (e.g. '{{{{ data_interval_start }}}}' "
-            "and '{{ data_interval_end }}'), or neither for every activity"
-        )
-    return Window.of(changed_from, changed_to, names=("changed_from", "changed_to"))
-
-
-def parse_lead_floors(value: Any) -> tuple[list[str], dict[str, str | None]]:
-    """Lead ids and their floors from a mapping ``{lead id: floor}`` (what the changed-leads operator returns).
-
-    A floor is the ``CreatedOn`` of the lead's oldest activity changed in the window, or None.
-    """
-    ids = parse_lead_ids(list(value))
-    floors: dict[str, str | None] = {}
-    for key, floor in value.items():
-        if floor is not None and parse_api_time(floor) is None:
-            raise LeadSquaredConfigError(
-                f"lead {key}: floor {floor!r} is not an API time (YYYY-MM-DD HH:MM:SS); pass the mapping "
-                "LeadSquaredChangedLeadsOperator returns, or a list of lead ids"
-            )
-        floors[str(key).strip().lower()] = floor
-    return ids, floors
 
 
 class LeadSquaredToSinkOperator(DailyCapDeferrable, abc.ABC):
@@ -136,8 +106,8 @@ class LeadSquaredToSinkOperator(DailyCapDeferrable, abc.ABC):
         """Validate the rendered input (before any call); return what the summary reports of it."""
 
     @abc.abstractmethod
-    def records(self, hook: LeadSquaredHook, event: int | None) -> Iterator[Record]:
-        """Fetch and flatten the activities."""
+    def records(self, hook: LeadSquaredHook, event: EventCode | None) -> Iterator[Record]:
+        """Fetch and flatten the activities (input already checked by :meth:`check_input`)."""
 
     @abc.abstractmethod
     def lineage_output(self) -> Dataset:
@@ -227,8 +197,12 @@ class LeadSquaredActivitiesBaseOperator(LeadSquaredToSinkOperator):
 
     :param lead_ids: lead ids (ProspectIDs): a list, an ``XComArg`` of one, nested lists from
         mapped upstream tasks, one id, or a comma- or newline-separated string; with a window
-        also a mapping ``{lead id: floor}``. Duplicates are dropped, keeping first-seen order.
-        (templated)
+        also a mapping ``{lead id: floor}`` (a floor is an API time ``YYYY-MM-DD HH:MM:SS`` or
+        None). Both XCom shapes of the lead-listing operators are accepted: the batches of ids of
+        :class:`~airflow_provider_leadact.operators.leads.LeadSquaredRecentlyModifiedLeadsOperator`
+        and the ``{lead id: floor}`` batches of
+        :class:`~airflow_provider_leadact.operators.leads.LeadSquaredChangedLeadsOperator`.
+        Duplicates are dropped, keeping first-seen order. (templated)
     :param changed_from: start of the window, included, e.g. ``{{ data_interval_start }}``;
         None for every activity. (templated)
     :param changed_to: end of the window, excluded, e.g. ``{{ data_interval_end }}``. (templated)
@@ -256,31 +230,21 @@ class LeadSquaredActivitiesBaseOperator(LeadSquaredToSinkOperator):
         self.get_file_url = get_file_url
 
     def check_input(self) -> dict[str, Any]:
-        self._window = parse_window(self.changed_from, self.changed_to)
-        self._floors: dict[str, str | None] | None = None
-        if self._window is not None and isinstance(self.lead_ids, Mapping):
-            self._lead_ids, self._floors = parse_lead_floors(self.lead_ids)
-        else:
-            self._lead_ids = parse_lead_ids(self.lead_ids)
-        described: dict[str, Any] = {"leads": len(self._lead_ids)}
+        self._window = optional_window(self.changed_from, self.changed_to)
+        # Floors only mean something within a window: without one a mapping is refused.
+        self._plan = parse_fetch_plan(self.lead_ids, floors=self._window is not None)
+        described: dict[str, Any] = {"leads": len(self._plan)}
         if self._window is not None:
             described["window"] = str(self._window)
         return described
 
-    def records(self, hook: LeadSquaredHook, event: int | None) -> Iterator[Record]:
-        self.log.info(
-            "%d leads%s", len(self._lead_ids), f", activities changed in {self._window}" if self._window else ""
-        )
+    def records(self, hook: LeadSquaredHook, event: EventCode | None) -> Iterator[Record]:
+        self.log.info("%d leads%s", len(self._plan), f", activities changed in {self._window}" if self._window else "")
         # Each lead's activities arrive as one list when the lead completes (in completion
         # order); they are flattened and handed on one by one so the sink can stream them.
-        with FetchProgress(len(self._lead_ids), self.log, lambda: hook.stats) as progress:
-            for lead_id, activities in hook.iter_leads_activities(
-                self._lead_ids,
-                activity_event=event,
-                get_file_url=self.get_file_url,
-                window=self._window,
-                floors=self._floors,
-                on_page=progress.page_fetched,
+        with FetchProgress(len(self._plan), self.log, lambda: hook.stats) as progress:
+            for lead_id, activities in hook.iter_planned_activities(
+                self._plan, event, self.get_file_url, self._window, on_page=progress.page_fetched
             ):
                 for activity in activities:
                     yield flatten_activity(activity, lead_id)
@@ -313,14 +277,12 @@ class LeadSquaredChangedActivitiesBaseOperator(LeadSquaredToSinkOperator):
         self._window = Window.of(self.from_date, self.to_date)
         return {"window": str(self._window)}
 
-    def records(self, hook: LeadSquaredHook, event: int | None) -> Iterator[Record]:
+    def records(self, hook: LeadSquaredHook, event: EventCode | None) -> Iterator[Record]:
         listing = hook.changed_listing(self._window, event)
         leads: set[str] = set()
         # Activities stream from the listing oldest first: progress is the share of the window reached.
         with WindowProgress(self._window, self.log, lambda: hook.stats) as progress:
-            for lead_id, activity in hook.iter_changed_activities(
-                self._window.start, self._window.end, event, listing=listing
-            ):
+            for lead_id, activity in hook.iter_listing_activities(listing):
                 leads.add(lead_id)
                 yield flatten_activity(activity, lead_id)
                 progress.row(parse_api_time(activity.get("ModifiedOn")))

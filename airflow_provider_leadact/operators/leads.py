@@ -14,11 +14,10 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_leadact import lineage
 from airflow_provider_leadact.endpoints import DATE_RANGE_PATH, RECENTLY_MODIFIED_PATH
 from airflow_provider_leadact.hooks.leadsquared import LeadSquaredHook
-from airflow_provider_leadact.listing import Window
 from airflow_provider_leadact.operators.deferral import DailyCapDeferrable
 from airflow_provider_leadact.operators.mapping import batches as fit_batches
 from airflow_provider_leadact.sinks.base import validate_batch_size
-from airflow_provider_leadact.validation import validate_activity_event
+from airflow_provider_leadact.validation import Window, validate_activity_event
 
 if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
@@ -66,7 +65,7 @@ class LeadSquaredRecentlyModifiedLeadsOperator(DailyCapDeferrable):
         hook = LeadSquaredHook(leadsquared_conn_id=self.leadsquared_conn_id)
         try:
             lead_ids = self.within_daily_cap(
-                lambda: hook.get_recently_modified_lead_ids(start, end), unit=f"listing the leads modified in {window}"
+                lambda: hook.recently_modified_lead_ids(window), unit=f"listing the leads modified in {window}"
             )
         finally:
             hook.close()
@@ -134,7 +133,8 @@ class LeadSquaredChangedLeadsOperator(DailyCapDeferrable):
         hook = LeadSquaredHook(leadsquared_conn_id=self.leadsquared_conn_id)
         try:
             changed = self.within_daily_cap(
-                lambda: hook.list_changed(window.start, window.end, event), unit=f"listing what changed in {window}"
+                lambda: hook.changed_listing(window, event, complete=False).plan(),
+                unit=f"listing what changed in {window}",
             )
         finally:
             hook.close()

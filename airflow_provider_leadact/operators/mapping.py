@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TypeVar
 
-from airflow_provider_leadact.listing import Window
+from airflow_provider_leadact.validation import Window
 
 T = TypeVar("T")
 #: Airflow's own default of ``[core] max_map_length``.

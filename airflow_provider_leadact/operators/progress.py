@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from airflow_provider_leadact.listing import Window
+from airflow_provider_leadact.validation import Window
 
 if TYPE_CHECKING:
     from airflow_provider_leadact.client import TaskLog

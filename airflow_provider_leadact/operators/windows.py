@@ -15,9 +15,10 @@ from airflow_provider_leadact import lineage
 from airflow_provider_leadact.endpoints import DATE_RANGE_PATH
 from airflow_provider_leadact.exceptions import LeadSquaredConfigError
 from airflow_provider_leadact.hooks.leadsquared import LeadSquaredHook
-from airflow_provider_leadact.listing import CHUNK, Window, utc_now
+from airflow_provider_leadact.listing import CHUNK, utc_now
 from airflow_provider_leadact.operators.deferral import DailyCapDeferrable
 from airflow_provider_leadact.operators.mapping import windows as fit_windows
+from airflow_provider_leadact.validation import Window
 
 if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
@@ -79,9 +80,7 @@ class LeadSquaredWindowsOperator(DailyCapDeferrable):
         if self.skip_empty:
             hook = LeadSquaredHook(leadsquared_conn_id=self.leadsquared_conn_id)
             try:
-                span = self.within_daily_cap(
-                    lambda: hook.change_span(window.start, window.end), unit=f"planning {window}"
-                )
+                span = self.within_daily_cap(lambda: hook.change_span_of(window), unit=f"planning {window}")
             finally:
                 hook.close()
             calls = int(hook.stats.get("calls", 0))

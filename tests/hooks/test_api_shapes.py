@@ -25,9 +25,9 @@ import pytest
 from airflow_provider_leadact.endpoints import ACTIVITIES_PATH, CHANGE_HISTORY_PATH, DATE_RANGE_PATH
 from airflow_provider_leadact.exceptions import LeadSquaredApiError
 from airflow_provider_leadact.hooks.leadsquared import RECORD_SOURCE_FIELDS
-from airflow_provider_leadact.listing import Window
 from airflow_provider_leadact.records import flatten_activity
 from airflow_provider_leadact.sandbox import Sandbox
+from airflow_provider_leadact.validation import Window
 from tests.support.examples import DOCUMENTED_ACTIVITY, numbers_as_strings
 from tests.support.proxies import FailingLeadsProxy
 from tests.support.truth import flattened_changed, flattened_truth

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,6 +23,7 @@ from airflow_provider_leadact.operators import (
     LeadSquaredChangedLeadsOperator,
     LeadSquaredPrunePartitionOperator,
 )
+from airflow_provider_leadact.validation import EventCode
 from tests.support.connections import connection_json
 from tests.support.truth import flattened_changed
 
@@ -279,3 +281,94 @@ def test_an_event_code_keeps_only_its_changes_on_both_paths(sandbox, tmp_path: P
         task_id="f", lead_ids=batches[0], changed_from=start, changed_to=end, activity_event=22, path=str(per_lead)
     ).execute({})
     assert read_jsonl(per_lead) == truth
+
+
+@pytest.fixture
+def checks(monkeypatch) -> dict[str, Any]:
+    """Count every check of a window and an event code, and record what reaches the hook's typed methods."""
+    from airflow_provider_leadact import validation
+    from airflow_provider_leadact.hooks import leadsquared
+    from airflow_provider_leadact.operators import activities, leads
+
+    seen: dict[str, Any] = {"window": 0, "event": 0, "listing": [], "planned": []}
+    window_of = validation.Window.of.__func__
+    event_of = validation.validate_activity_event
+
+    def counted_window(cls, *args, **kwargs):
+        seen["window"] += 1
+        return window_of(cls, *args, **kwargs)
+
+    def counted_event(value):
+        seen["event"] += 1
+        return event_of(value)
+
+    monkeypatch.setattr(validation.Window, "of", classmethod(counted_window))
+    for module in (activities, leads, leadsquared):
+        monkeypatch.setattr(module, "validate_activity_event", counted_event)
+    changed_listing, planned = LeadSquaredHook.changed_listing, LeadSquaredHook.iter_planned_activities
+
+    def spy_listing(self, window, event, **kwargs):
+        seen["listing"].append((window, event))
+        return changed_listing(self, window, event, **kwargs)
+
+    def spy_planned(self, plan, event=None, get_file_url=False, window=None, **kwargs):
+        seen["planned"].append((plan, event, window))
+        return planned(self, plan, event, get_file_url, window, **kwargs)
+
+    monkeypatch.setattr(LeadSquaredHook, "changed_listing", spy_listing)
+    monkeypatch.setattr(LeadSquaredHook, "iter_planned_activities", spy_planned)
+    return seen
+
+
+def busiest_event(truth: dict[str, dict]) -> int:
+    codes = [row["event_code"] for row in truth.values()]
+    return max(set(codes), key=codes.count)
+
+
+def test_window_and_event_are_checked_once_and_reach_the_listing_and_fetcher_as_they_are(
+    sandbox, tmp_path: Path, checks
+) -> None:
+    # Partial rows: the listed leads are fetched per lead too, through the one fetcher.
+    sandbox.configure(range_include_fields="partial")
+    start = busy_day(sandbox)
+    end = start + timedelta(days=1)
+    truth = flattened_changed(sandbox, start, end)
+    code = busiest_event(truth)
+    operator = LeadSquaredChangedActivitiesToObjectStorageOperator(
+        task_id="changed",
+        from_date=start.isoformat(),
+        to_date=end.isoformat(),
+        activity_event=str(code),
+        path=str(tmp_path / "changed.jsonl"),
+    )
+    operator.execute({})
+    assert read_jsonl(tmp_path / "changed.jsonl") == {k: v for k, v in truth.items() if v["event_code"] == code}
+    assert (checks["window"], checks["event"]) == (1, 1)
+    [(window, event)] = checks["listing"]
+    assert window is operator._window and isinstance(event, EventCode) and event == code
+    [(plan, planned_event, planned_window)] = checks["planned"]
+    assert plan and planned_event is event and planned_window is window
+
+
+def test_a_lead_batch_is_checked_once_into_a_plan_that_reaches_the_fetcher(sandbox, tmp_path: Path, checks) -> None:
+    start = busy_day(sandbox)
+    end = start + timedelta(days=1)
+    [batch] = LeadSquaredChangedLeadsOperator(
+        task_id="leads", from_date=start.isoformat(), to_date=end.isoformat(), batch_size=10_000
+    ).execute({})
+    assert (checks["window"], checks["event"]) == (1, 1)
+    # The batch crosses XCom as JSON; both of its shapes are read, the mapping with its floors.
+    for n, lead_ids in enumerate([json.loads(json.dumps(batch)), list(batch)]):
+        operator = LeadSquaredActivitiesToObjectStorageOperator(
+            task_id="fetch",
+            lead_ids=lead_ids,
+            changed_from=str(start),
+            changed_to=str(end),
+            path=str(tmp_path / f"{n}"),
+        )
+        operator.execute({})
+        assert read_jsonl(tmp_path / f"{n}") == flattened_changed(sandbox, start, end)
+        plan, event, window = checks["planned"][-1]
+        assert plan is operator._plan and window is operator._window and event is None
+        assert dict(plan) == (batch if n == 0 else dict.fromkeys(batch))
+    assert (checks["window"], checks["event"]) == (3, 3)

@@ -60,8 +60,8 @@ def test_a_window_logs_its_share_done_as_rows_arrive() -> None:
     import logging
     from datetime import datetime, timedelta
 
-    from airflow_provider_leadact.listing import Window
     from airflow_provider_leadact.operators.progress import WindowProgress
+    from airflow_provider_leadact.validation import Window
 
     lines: list[str] = []
 

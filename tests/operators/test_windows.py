@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 import pytest
 
 from airflow_provider_leadact.exceptions import LeadSquaredConfigError
-from airflow_provider_leadact.listing import Window
 from airflow_provider_leadact.operators import LeadSquaredChangedLeadsOperator, LeadSquaredWindowsOperator
 from airflow_provider_leadact.operators.mapping import batches, max_map_length, windows
+from airflow_provider_leadact.validation import Window
 
 
 def plan(**kwargs) -> list[Window]:
