@@ -30,12 +30,16 @@ ENV_FILE=$AIRFLOW_HOME/airflow.env
 LOGS=$AIRFLOW_HOME/process-logs
 PIDS=$AIRFLOW_HOME/run
 PROCESSES=(api-server scheduler dag-processor triggerer)
-PYTHON=$(dirname "$(command -v airflow)")/python
 
 die() {
     echo "deploy/airflow.sh: $*" >&2
     exit 1
 }
+
+command -v airflow >/dev/null || die "airflow is not on PATH: activate the virtualenv where Airflow and the provider are installed"
+# The interpreter beside `airflow`, which has Airflow's libraries (cryptography among them).
+PYTHON=$(dirname "$(command -v airflow)")/python
+[ -x "$PYTHON" ] || PYTHON=python3
 
 load() {  # the deployment's environment, as every process gets it
     [ -f "$ENV_FILE" ] || die "$ENV_FILE is missing: run \`deploy/airflow.sh init DATABASE_URL\` first"

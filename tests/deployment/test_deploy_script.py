@@ -32,6 +32,11 @@ def test_without_a_home_it_says_what_to_set(tmp_path: Path) -> None:
     assert done.returncode != 0 and "set AIRFLOW_HOME" in done.stderr
 
 
+def test_without_airflow_on_the_path_it_says_to_activate_it(tmp_path: Path) -> None:
+    done = run("start", home=tmp_path, PATH="/usr/bin:/bin")
+    assert done.returncode != 0 and "airflow is not on PATH" in done.stderr
+
+
 def test_an_unknown_command_prints_the_usage(tmp_path: Path) -> None:
     done = run("deploy", home=tmp_path)
     assert done.returncode == 2 and "deploy/airflow.sh init DATABASE_URL" in done.stderr
