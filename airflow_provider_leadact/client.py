@@ -462,7 +462,7 @@ class LeadSquaredClient:
 
     def _adopt_recalled_host(self, recalled: Any) -> None:
         # The shared state is checked like an answer: only a LeadSquared host is followed.
-        found = self.account_host_of({"LSQCommonServiceURLs": {"api": recalled}}) if recalled else None
+        found = self.followable_host(recalled) if isinstance(recalled, str) else None
         if found is None or found == self.base_url:
             return
         self.log.warning(
@@ -514,7 +514,12 @@ class LeadSquaredClient:
         """
         urls = user.get("LSQCommonServiceURLs") if isinstance(user, dict) else None
         api = urls.get("api") if isinstance(urls, dict) else None
-        if not isinstance(api, str) or not api.strip():
+        return self.followable_host(api) if isinstance(api, str) else None
+
+    def followable_host(self, api: str) -> str | None:
+        """``api`` (a host or URL) as a base URL, if it is one the keys may be sent to: a
+        LeadSquared host, or a loopback host when the connection's is one (a sandbox)."""
+        if not api.strip():
             return None
         try:
             found = build_base_url(self.settings.conn_id, api)

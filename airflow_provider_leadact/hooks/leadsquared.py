@@ -284,7 +284,6 @@ class LeadSquaredHook(BaseHook):
         floors: Mapping[str, str | None] | None = None,
         *,
         on_page: PageCallback | None = None,
-        checked: bool = False,
     ) -> Iterator[tuple[str, list[dict[str, Any]]]]:
         """Fetch many leads concurrently, yielding ``(lead_id, activities)`` as each completes.
 
@@ -301,13 +300,9 @@ class LeadSquaredHook(BaseHook):
             paging a lead stops at its first activity created before it.
         :param on_page: called as ``on_page(lead_id, activities)`` after each page (from the
             fetching threads), e.g. to log progress while a long lead is being paged.
-        :param checked: the ids came from the API (a listing), not from a user: taken as they are.
         :raises LeadSquaredConfigError: for a bad lead id, floor or event code, before any call.
         """
-        if checked:
-            plan = FetchPlan((str(lead_id), (floors or {}).get(lead_id)) for lead_id in lead_ids)
-        else:
-            plan = plan_leads(lead_ids, floors)
+        plan = plan_leads(lead_ids, floors)
         event = validate_activity_event(activity_event)
         yield from self.iter_planned_activities(plan, event, get_file_url, window, on_page=on_page)
 
