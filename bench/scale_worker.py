@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -29,6 +28,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 CONN_ID = "lsq_scale"
+
+from bench.worker import peak_rss_mb  # noqa: E402
 
 
 def main(path: str, start: str, end: str, out: str) -> dict[str, Any]:
@@ -88,7 +89,7 @@ def main(path: str, start: str, end: str, out: str) -> dict[str, Any]:
             raise SystemExit(f"unknown path {path!r}")
     # Both paths are compared with the same truth: every activity changed in the range.
     summary = digest.summary()
-    summary["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    summary["peak_rss_mb"] = peak_rss_mb()
     return summary
 
 
